@@ -1,0 +1,12 @@
+// Package kernel implements the Jupyter messaging protocol 5.4 for Ferry's
+// Go kernel: the wire format (identities, "<IDS|MSG>" delimiter, HMAC-SHA256
+// signature, header/parent/metadata/content, raw buffers), the five ZeroMQ
+// channels of a connection file (shell, control and stdin ROUTER, iopub PUB,
+// heartbeat REP) over github.com/go-zeromq/zmq4, and the request handlers of
+// https://jupyter-client.readthedocs.io/en/stable/messaging.html.
+//
+// The package knows nothing about Go evaluation: a Kernel runs cells through
+// an Evaluator (see kernel/goeval for the yaegi implementation), and keeps the
+// comm registry, execution history and stdin forwarding that any evaluator
+// shares.
+package kernel
