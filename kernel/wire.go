@@ -1,0 +1,175 @@
+package kernel
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
+)
+
+// ProtocolVersion is the Jupyter messaging protocol version Ferry speaks.
+const ProtocolVersion = "5.4"
+
+// delimiter separates routing identities from the signed message frames.
+var delimiter = []byte("<IDS|MSG>")
+
+// Header is a Jupyter message header.
+type Header struct {
+	MsgID    string `json:"msg_id"`
+	Session  string `json:"session"`
+	Username string `json:"username"`
+	Date     string `json:"date"`
+	MsgType  string `json:"msg_type"`
+	Version  string `json:"version"`
+}
+
+// Message is one Jupyter message as it travels on a ZeroMQ socket.
+// Parent, Metadata and Content stay raw JSON so that nothing the sender wrote
+// is lost when a message is relayed or answered.
+type Message struct {
+	Identities [][]byte
+	Header     Header
+	Parent     json.RawMessage // the parent header, "{}" when none
+	Metadata   json.RawMessage
+	Content    json.RawMessage
+	Buffers    [][]byte
+}
+
+// ParentHeader decodes the parent header; the zero Header when it is empty.
+func (m *Message) ParentHeader() Header {
+	var h Header
+	_ = json.Unmarshal(m.Parent, &h)
+	return h
+}
+
+// Errors returned by Signer.Decode.
+var (
+	ErrNoDelimiter  = errors.New("kernel: message has no <IDS|MSG> delimiter")
+	ErrShortMessage = errors.New("kernel: message has fewer than 5 frames after the delimiter")
+	ErrBadSignature = errors.New("kernel: message signature does not match")
+)
+
+// Signer signs and verifies messages with HMAC-SHA256 over the four JSON
+// frames, as the connection file's key and signature_scheme say. An empty key
+// disables signing (as Jupyter allows); Ferry always writes a key.
+type Signer struct {
+	key  []byte
+	pool sync.Pool
+}
+
+// NewSigner returns a Signer for key and scheme; only "hmac-sha256" (or an
+// empty scheme) is supported.
+func NewSigner(scheme string, key []byte) (*Signer, error) {
+	if scheme != "" && scheme != "hmac-sha256" {
+		return nil, fmt.Errorf("kernel: signature scheme %q is not supported; use hmac-sha256", scheme)
+	}
+	s := &Signer{key: bytes.Clone(key)}
+	s.pool.New = func() any { return hmac.New(sha256.New, s.key) }
+	return s, nil
+}
+
+func (s *Signer) sign(frames ...[]byte) []byte {
+	if len(s.key) == 0 {
+		return nil
+	}
+	h := s.pool.Get().(hash.Hash)
+	defer s.pool.Put(h)
+	h.Reset()
+	for _, f := range frames {
+		h.Write(f)
+	}
+	sum := h.Sum(make([]byte, 0, sha256.Size))
+	out := make([]byte, hex.EncodedLen(len(sum)))
+	hex.Encode(out, sum)
+	return out
+}
+
+// Decode parses the frames of a received message and verifies its
+// signature. It never panics on malformed input.
+func (s *Signer) Decode(frames [][]byte) (*Message, error) {
+	i := 0
+	for i < len(frames) && !bytes.Equal(frames[i], delimiter) {
+		i++
+	}
+	if i == len(frames) {
+		return nil, ErrNoDelimiter
+	}
+	rest := frames[i+1:]
+	if len(rest) < 5 {
+		return nil, ErrShortMessage
+	}
+	if len(s.key) > 0 {
+		want := s.sign(rest[1], rest[2], rest[3], rest[4])
+		if !hmac.Equal(want, rest[0]) {
+			return nil, ErrBadSignature
+		}
+	}
+	m := &Message{Identities: frames[:i]}
+	if err := json.Unmarshal(rest[1], &m.Header); err != nil {
+		return nil, fmt.Errorf("kernel: bad header: %w", err)
+	}
+	for _, f := range []struct {
+		dst *json.RawMessage
+		src []byte
+		nm  string
+	}{{&m.Parent, rest[2], "parent header"}, {&m.Metadata, rest[3], "metadata"}, {&m.Content, rest[4], "content"}} {
+		if !json.Valid(f.src) {
+			return nil, fmt.Errorf("kernel: %s is not valid JSON", f.nm)
+		}
+		*f.dst = json.RawMessage(f.src)
+	}
+	if len(rest) > 5 {
+		m.Buffers = rest[5:]
+	}
+	return m, nil
+}
+
+// Encode returns the frames of m, signed.
+func (s *Signer) Encode(m *Message) ([][]byte, error) {
+	header, err := json.Marshal(m.Header)
+	if err != nil {
+		return nil, fmt.Errorf("kernel: encode header: %w", err)
+	}
+	parent, metadata, content := orEmpty(m.Parent), orEmpty(m.Metadata), orEmpty(m.Content)
+	frames := make([][]byte, 0, len(m.Identities)+6+len(m.Buffers))
+	frames = append(frames, m.Identities...)
+	frames = append(frames, delimiter, s.sign(header, parent, metadata, content), header, parent, metadata, content)
+	frames = append(frames, m.Buffers...)
+	return frames, nil
+}
+
+func orEmpty(b json.RawMessage) []byte {
+	if len(b) == 0 {
+		return []byte("{}")
+	}
+	return b
+}
+
+// NewID returns a fresh random identifier in the UUID v4 text form.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// Now returns the current time in the ISO 8601 form Jupyter uses.
+func Now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000000Z07:00") }
