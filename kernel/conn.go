@@ -46,5 +46,5 @@ func (ci ConnectionInfo) addr(port int) string {
 	if ci.Transport == "ipc" {
 		return fmt.Sprintf("ipc://%s-%d", ci.IP, port)
 	}
-	return fmt.Sprintf("tcp://%s:%d", ci.IP, port)
+	return fmt.Sprintf("%s://%s:%d", coalescingTCP, ci.IP, port)
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -282,11 +281,11 @@ var (
 	modDir     string
 )
 
-// goroot returns the Go root directory, from runtime.GOROOT, $GOROOT or
+// goroot returns the Go root directory, from $GOROOT, go/build's default or
 // "go env GOROOT".
 func goroot() string {
 	gorootOnce.Do(func() {
-		for _, d := range []string{runtime.GOROOT(), os.Getenv("GOROOT"), build.Default.GOROOT} {
+		for _, d := range []string{os.Getenv("GOROOT"), build.Default.GOROOT} {
 			if d != "" && isDir(filepath.Join(d, "src", "fmt")) {
 				gorootDir = d
 				return
