@@ -1,0 +1,64 @@
+# Ferry — build, lint, test, benchmark.
+#
+#   make build        bin/ferry
+#   make test         lint + go test -race + Python protocol/notebook tests
+#   make bench        Ferry kernel vs ipykernel (prints a Markdown table)
+#   make bench-write  ... and writes docs/benchmarks.md
+#
+# Python tests use Debian's Jupyter packages through /usr/bin/python3 (not a
+# pyenv/venv python3 on PATH); `bash .ci/run` installs them and runs `make test`.
+
+GO       ?= go
+PYTHON   ?= /usr/bin/python3
+BIN      := bin/ferry
+
+STATICCHECK_VERSION := v0.8.2
+TOOLS_DIR   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ferry/tools
+STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+# The Debian python must not see a pyenv/venv's packages.
+PYENV := env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1
+
+.PHONY: all build test lint gofmt vet staticcheck tools go-test py-test bench bench-write clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ferry
+
+test: lint go-test py-test
+
+lint: gofmt vet staticcheck
+
+gofmt:
+	@files="$$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -not -path './bin/*')"; \
+	out="$$(if [ -n "$$files" ]; then gofmt -l $$files; fi)"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi; \
+	echo "gofmt: ok"
+
+vet:
+	$(GO) vet ./...
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+tools: $(STATICCHECK)
+
+$(STATICCHECK):
+	mkdir -p $(dir $@)
+	GOBIN=$(abspath $(dir $@)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+go-test:
+	$(GO) test -race ./...
+
+py-test: build
+	cd test && FERRY_BIN=$(abspath $(BIN)) $(PYENV) $(PYTHON) -m pytest -v -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: build
+	$(PYENV) $(PYTHON) bench/kernel_bench.py --ferry-bin $(BIN) $(BENCH_ARGS)
+
+bench-write: build
+	$(PYENV) $(PYTHON) bench/kernel_bench.py --ferry-bin $(BIN) --write docs/benchmarks.md $(BENCH_ARGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,398 @@
+#!/usr/bin/python3
+"""Ferry kernel vs ipykernel: start time, execute round trip, memory.
+
+Runs both kernels in the same run, through jupyter_client (Debian's, use
+/usr/bin/python3):
+
+  start     launch -> first kernel_info_reply, median of --starts fresh kernels
+            (Ferry and ipykernel alternate, so machine noise hits both)
+  execute   `1+1`, --executes round trips on one kernel after --warmup:
+            send -> execute_reply, and send -> status idle; p50 and p99
+  rss       VmRSS of the kernel process 0.5 s after its kernel_info_reply
+            (median over the starts), and after the execute loop
+
+Usage:
+  /usr/bin/python3 bench/kernel_bench.py [--ferry-bin bin/ferry]
+      [--starts 5] [--executes 1000] [--write docs/benchmarks.md]
+
+The client sockets use a 5 ms ZeroMQ reconnect interval (default 100 ms) so
+the start time measures the kernel, not the client's reconnect timer; both
+kernels get the same client.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import zmq
+from jupyter_client.manager import KernelManager
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+GOALS = {  # Ferry's targets
+    "start_ms": 150.0,
+    "reply_p50_ms": 0.5,
+    "rss_mb": 50.0,
+}
+
+
+def rss_mb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except FileNotFoundError:
+        pass
+    return float("nan")
+
+
+def kernel_pid(km):
+    prov = getattr(km, "provisioner", None)
+    if prov is not None and getattr(prov, "pid", None):
+        return prov.pid
+    return km.kernel.pid
+
+
+def make_context():
+    ctx = zmq.Context()
+    ctx.setsockopt(zmq.RECONNECT_IVL, 5)
+    ctx.setsockopt(zmq.LINGER, 0)
+    return ctx
+
+
+class Client:
+    """Plain synchronous ZeroMQ sockets to a kernel (shell DEALER, IOPub SUB),
+    signed with the kernel manager's Session: the least client overhead."""
+
+    def __init__(self, km, ctx):
+        self.session = km.session
+        self.shell = ctx.socket(zmq.DEALER)
+        self.shell.connect(km._make_url("shell"))
+        self.iopub = ctx.socket(zmq.SUB)
+        self.iopub.setsockopt(zmq.SUBSCRIBE, b"")
+        self.iopub.connect(km._make_url("iopub"))
+        self.poller = zmq.Poller()
+        self.poller.register(self.shell, zmq.POLLIN)
+        self.poller.register(self.iopub, zmq.POLLIN)
+
+    def close(self):
+        self.shell.close(0)
+        self.iopub.close(0)
+
+    def parts(self, sock):
+        """(header, parent_header, content-bytes) of the next message."""
+        _, parts = self.session.feed_identities(sock.recv_multipart())
+        return json.loads(parts[1]), json.loads(parts[2]), parts[4]
+
+    def drain(self, ms=50):
+        while self.poller.poll(ms):
+            for sock, _ in self.poller.poll(0):
+                sock.recv_multipart()
+
+
+def start_once(kernel_name, ctx):
+    """Start a kernel; return (km, client, seconds to first kernel_info_reply)."""
+    km = KernelManager(kernel_name=kernel_name)
+    t0 = time.perf_counter()
+    km.start_kernel()
+    c = Client(km, ctx)
+    mid = c.session.send(c.shell, "kernel_info_request", {})["header"]["msg_id"]
+    deadline = t0 + 60
+    resend = time.perf_counter() + 5
+    while True:
+        now = time.perf_counter()
+        if now > deadline:
+            raise TimeoutError(f"{kernel_name}: no kernel_info_reply in 60 s")
+        if now > resend:  # lost to a not-yet-bound socket; ask again
+            mid = c.session.send(c.shell, "kernel_info_request", {})["header"]["msg_id"]
+            resend = now + 5
+        if not c.shell.poll(10, zmq.POLLIN):
+            continue
+        header, parent, _ = c.parts(c.shell)
+        if parent.get("msg_id") == mid and header["msg_type"] == "kernel_info_reply":
+            return km, c, time.perf_counter() - t0
+
+
+def stop(km, c):
+    c.close()
+    km.shutdown_kernel(now=False)
+
+
+def execute_loop(c, n, warmup, code="1+1"):
+    """Round trips of `code`: (reply latencies, idle latencies) in seconds."""
+    content = {
+        "code": code,
+        "silent": False,
+        "store_history": True,
+        "user_expressions": {},
+        "allow_stdin": False,
+        "stop_on_error": True,
+    }
+    replies, idles = [], []
+    time.sleep(0.3)
+    c.drain()  # start-up chatter
+    for i in range(warmup + n):
+        t0 = time.perf_counter()
+        mid = c.session.send(c.shell, "execute_request", content)["header"]["msg_id"]
+        t_reply = t_idle = None
+        while t_reply is None or t_idle is None:
+            events = c.poller.poll(30000)
+            if not events:
+                raise TimeoutError("no reply in 30 s")
+            for sock, _ in events:
+                t = time.perf_counter()
+                header, parent, body = c.parts(sock)
+                if parent.get("msg_id") != mid:
+                    continue
+                if sock is c.shell:
+                    if header["msg_type"] == "execute_reply":
+                        status = json.loads(body).get("status")
+                        if status != "ok":
+                            raise RuntimeError(f"execute {code!r}: {body!r}")
+                        t_reply = t
+                elif header["msg_type"] == "status":
+                    if json.loads(body).get("execution_state") == "idle":
+                        t_idle = t
+        if i >= warmup:
+            replies.append(t_reply - t0)
+            idles.append(t_idle - t0)
+    return replies, idles
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    k = (len(xs) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def install_ferry(binary, tmp):
+    pfx = os.path.join(tmp, "prefix")
+    if binary is None:
+        os.makedirs(os.path.join(pfx, "share/jupyter/kernels"))
+    else:
+        install_ferry_spec(binary, pfx, tmp)
+    return install_ipykernel_spec(pfx, tmp)
+
+
+def install_ferry_spec(binary, pfx, tmp):
+    subprocess.run([binary, "kernelspec", "install", "--prefix", pfx, "--name", "ferry-bench"],
+                   check=True, stdin=subprocess.DEVNULL)
+    home = os.path.join(tmp, "home")
+    os.makedirs(home, exist_ok=True)
+    spec_file = os.path.join(pfx, "share/jupyter/kernels/ferry-bench/kernel.json")
+    with open(spec_file) as f:
+        spec = json.load(f)
+    spec.setdefault("env", {}).update({"HOME": home, "XDG_DATA_HOME": os.path.join(home, "data"),
+                                       "XDG_STATE_HOME": os.path.join(home, "state"),
+                                       "XDG_CACHE_HOME": os.path.join(home, "cache")})
+    with open(spec_file, "w") as f:
+        json.dump(spec, f)
+
+
+def install_ipykernel_spec(pfx, tmp):
+    # The python3 spec: Debian's /usr/share/jupyter/kernels/python3
+    # (/usr/bin/python3 -m ipykernel_launcher), copied so no user-level spec
+    # of the same name can shadow it.
+    src = "/usr/share/jupyter/kernels/python3"
+    dst = os.path.join(pfx, "share/jupyter/kernels/ipykernel-bench")
+    if os.path.isdir(src):
+        shutil.copytree(src, dst)
+    else:
+        os.makedirs(dst)
+        with open(os.path.join(dst, "kernel.json"), "w") as f:
+            json.dump({"argv": ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f",
+                                "{connection_file}"], "display_name": "Python 3",
+                       "language": "python"}, f)
+    os.environ["JUPYTER_PATH"] = os.path.join(pfx, "share/jupyter")
+    os.environ["JUPYTER_RUNTIME_DIR"] = os.path.join(tmp, "runtime")
+    return "ferry-bench", "ipykernel-bench"
+
+
+def ipykernel_version():
+    try:
+        out = subprocess.run(["/usr/bin/python3", "-c", "import ipykernel; print(ipykernel.__version__)"],
+                             capture_output=True, text=True, timeout=30)
+        return out.stdout.strip() or "?"
+    except Exception:
+        return "?"
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = "%.0f GiB" % (int(f.readline().split()[1]) / 1024 / 1024)
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}, {mem} RAM, Linux {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ferry-bin", default=os.path.join(REPO, "bin", "ferry"))
+    ap.add_argument("--starts", type=int, default=5)
+    ap.add_argument("--executes", type=int, default=1000)
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--only", choices=["ferry", "ipykernel"], help="measure one kernel only")
+    ap.add_argument("--write", metavar="PATH", help="write the report (Markdown) to PATH")
+    args = ap.parse_args()
+
+    binary = os.path.abspath(args.ferry_bin)
+    if args.only == "ipykernel":
+        binary = None
+    elif not os.access(binary, os.X_OK):
+        sys.exit(f"no ferry binary at {binary}: run `go build -o bin/ferry ./cmd/ferry`")
+    tmp = tempfile.mkdtemp(prefix="ferry-bench-")
+    try:
+        ferry_name, py_name = install_ferry(binary, tmp)
+        kernels = [("Ferry", ferry_name), (f"ipykernel {ipykernel_version()}", py_name)]
+        if args.only == "ferry":
+            kernels = kernels[:1]
+        elif args.only == "ipykernel":
+            kernels = kernels[1:]
+        ctx = make_context()
+        res = {label: {"start": [], "rss": []} for label, _ in kernels}
+
+        for i in range(args.starts):
+            for label, name in kernels:
+                km, kc, secs = start_once(name, ctx)
+                time.sleep(0.5)
+                res[label]["start"].append(secs)
+                res[label]["rss"].append(rss_mb(kernel_pid(km)))
+                if i == args.starts - 1:
+                    res[label]["kernel"] = (km, kc)
+                else:
+                    stop(km, kc)
+                print(f"  start {i + 1}/{args.starts} {label}: {secs * 1000:.1f} ms, "
+                      f"RSS {res[label]['rss'][-1]:.1f} MB", file=sys.stderr)
+
+        for label, _ in kernels:
+            km, kc = res[label].pop("kernel")
+            print(f"  {args.executes} executes on {label} ...", file=sys.stderr)
+            replies, idles = execute_loop(kc, args.executes, args.warmup)
+            res[label]["reply"] = replies
+            res[label]["idle"] = idles
+            res[label]["rss_after"] = rss_mb(kernel_pid(km))
+            stop(km, kc)
+        ctx.term()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    table = render(res, kernels, args)
+    print(table)
+    if args.write:
+        write_doc(args.write, table, args)
+        print(f"wrote {args.write}", file=sys.stderr)
+
+
+def render(res, kernels, args):
+    def ms(x):
+        return f"{x * 1000:.1f} ms" if x >= 0.01 else f"{x * 1000:.2f} ms"
+
+    rows = [
+        ("start → kernel_info_reply (median of %d)" % args.starts,
+         lambda r: statistics.median(r["start"]), ms, "start_ms", 1000),
+        ("`1+1` → execute_reply, p50", lambda r: pct(r["reply"], 50), ms, "reply_p50_ms", 1000),
+        ("`1+1` → execute_reply, p99", lambda r: pct(r["reply"], 99), ms, None, 1000),
+        ("`1+1` → status idle, p50", lambda r: pct(r["idle"], 50), ms, None, 1000),
+        ("`1+1` → status idle, p99", lambda r: pct(r["idle"], 99), ms, None, 1000),
+        ("RSS after start (median)", lambda r: statistics.median(r["rss"]), lambda v: f"{v:.1f} MB",
+         "rss_mb", 1),
+        ("RSS after %d executes" % args.executes, lambda r: r["rss_after"], lambda v: f"{v:.1f} MB",
+         None, 1),
+    ]
+    labels = [label for label, _ in kernels]
+    head = "| measure | " + " | ".join(labels)
+    sep = "|---|" + "---|" * len(labels)
+    both = len(labels) == 2
+    if both:
+        head += " | ratio (ipykernel / Ferry) | Ferry goal |"
+        sep += "---|---|"
+    else:
+        head += " |"
+    out = [head, sep]
+    for name, f, fmt, goal, scale in rows:
+        vals = [f(res[label]) for label in labels]
+        line = f"| {name} | " + " | ".join(fmt(v) for v in vals)
+        if both:
+            ratio = vals[1] / vals[0] if vals[0] else float("inf")
+            g = ""
+            if goal:
+                target = GOALS[goal]
+                ok = vals[0] * scale <= target
+                unit = "MB" if goal == "rss_mb" else "ms"
+                g = f"≤ {target:g} {unit} {'✅' if ok else '❌'}"
+            line += f" | {ratio:.1f}× | {g} |"
+        else:
+            line += " |"
+        out.append(line)
+    return "\n".join(out)
+
+
+def write_doc(path, table, args):
+    cmd = "/usr/bin/python3 bench/kernel_bench.py --write docs/benchmarks.md"
+    if args.starts != 5 or args.executes != 1000:
+        cmd = (f"/usr/bin/python3 bench/kernel_bench.py --starts {args.starts} "
+               f"--executes {args.executes} --write docs/benchmarks.md")
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        gov = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip()
+    except Exception:
+        gov = "?"
+    doc = f"""# Benchmarks
+
+## Kernel: Ferry vs ipykernel
+
+Measured {date} on {machine()}; {gov}, Python {platform.python_version()}
+(Debian's, with jupyter_client as the client for both kernels).
+
+{table}
+
+Rerun (or `make bench-write`):
+
+```
+go build -o bin/ferry ./cmd/ferry
+{cmd}
+```
+
+How it is measured (`bench/kernel_bench.py`):
+
+- **start**: `KernelManager.start_kernel()` → the first `kernel_info_reply`
+  arrives at the client; fresh kernels, Ferry and ipykernel alternating. The
+  client's ZeroMQ reconnect interval is 5 ms (default 100 ms) so the timer of
+  the client does not dominate a fast kernel.
+- **execute**: `1+1` sent on the shell socket, {args.executes} times after
+  {args.warmup} warm-up executes; the time to the `execute_reply` and to the
+  `status: idle` on IOPub. Client-side Python (signing, JSON) is included.
+- **RSS**: `VmRSS` of the kernel process from `/proc/<pid>/status`, 0.5 s
+  after its first `kernel_info_reply`, and after the execute loop.
+
+This machine is shared and noisy: compare numbers of the same run only.
+"""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(doc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+
+	"github.com/traefik/yaegi/interp"
+
+	"github.com/ferryml/ferry/internal/symbols"
+	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/kernel/goeval"
+	"github.com/ferryml/ferry/widgets/display"
+)
+
+func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("kernel", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	connFile := fs.String("f", "", "the connection file written by the Jupyter client")
+	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *connFile == "" {
+		return fmt.Errorf("kernel: -f CONNECTION_FILE is required (Jupyter passes it as {connection_file})")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("kernel: -log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "kernel")
+	setMemoryLimit()
+
+	ci, err := kernel.ReadConnectionFile(*connFile)
+	if err != nil {
+		return err
+	}
+	k, err := kernel.New(ctx, kernel.Config{
+		Conn: ci,
+		NewEvaluator: func(s kernel.Streams) (kernel.Evaluator, error) {
+			return goeval.New(goeval.Options{
+				Stdout:     s.Stdout,
+				Stderr:     s.Stderr,
+				Stdin:      s.Stdin,
+				Symbols:    []interp.Exports{symbols.Symbols},
+				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display"},
+			})
+		},
+		HistoryPath:  historyPath(),
+		Version:      version,
+		Logger:       log,
+		HandleSIGINT: true,
+	})
+	if err != nil {
+		return err
+	}
+	display.SetPublisher(k)
+	restart, err := k.Run(ctx)
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	log.Info("kernel stopped", "restart", restart)
+	return nil
+}
+
+// historyPath is where execution history is kept across kernel restarts:
+// $FERRY_HISTORY, else the user's data directory.
+func historyPath() string {
+	if p := os.Getenv("FERRY_HISTORY"); p != "" {
+		return p
+	}
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "ferry", "kernel-history.jsonl")
+}
+
+// setMemoryLimit sets a soft memory limit (half the machine's memory) unless
+// GOMEMLIMIT says otherwise, so a big scan in a cell makes the GC work harder
+// before the machine runs out of memory.
+func setMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if total := totalMemory(); total > 0 {
+		debug.SetMemoryLimit(total / 2)
+	}
+}
+
+func totalMemory() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	var kb int64
+	if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err != nil {
+		return 0
+	}
+	return kb << 10
+}

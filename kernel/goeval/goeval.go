@@ -1,0 +1,924 @@
+package goeval
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/scanner"
+	"go/token"
+	"io"
+	"log"
+	"path"
+	"reflect"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/widgets/display"
+	"github.com/traefik/yaegi/interp"
+	"github.com/traefik/yaegi/stdlib"
+	"github.com/traefik/yaegi/stdlib/unrestricted"
+)
+
+// Options configure an Evaluator.
+type Options struct {
+	// Stdout and Stderr receive the output of cells (nil: discarded).
+	Stdout, Stderr io.Writer
+	// Stdin is os.Stdin for cells (nil: empty).
+	Stdin io.Reader
+	// Symbols are extra pre-extracted packages; the standard library
+	// (including os/exec and the other unrestricted packages) is always
+	// available.
+	Symbols []interp.Exports
+	// PreImports maps a name to an import path imported in every session,
+	// e.g. {"display": "github.com/ferryml/ferry/widgets/display"}. An
+	// import that fails is skipped with a logged warning.
+	PreImports map[string]string
+}
+
+// Evaluator evaluates notebook cells in one yaegi interpreter. Its methods
+// must not be called concurrently (the kernel serialises them).
+type Evaluator struct {
+	opts   Options
+	interp *interp.Interpreter
+	stderr *panicFilter
+
+	exports []interp.Exports  // all symbols given to the interpreter
+	pkgKeys map[string]string // import path -> "importpath/pkgname" key
+
+	cellID  int
+	cells   map[int]string    // cell id -> source
+	imports map[string]string // package name in session -> import path
+	// otherImports holds the blank and dot imports of the session, as
+	// "_ path" and ". path".
+	otherImports map[string]bool
+	funcs        map[string]*ast.FuncDecl // cell-declared functions
+	types        map[string]string        // cell-declared types -> normalised source
+	decls        map[string]*declInfo     // cell-declared names (and "T.M" methods)
+	seq          int                      // counter for generated names
+	glob         map[string]reflect.Value // cache of interp.Globals()
+	abandon      map[uint64]bool          // goroutines running abandoned cells
+	docs         map[string]*pkgDocs      // cache of package documentation
+	mu           sync.Mutex               // guards docs for tests running Inspect concurrently
+}
+
+var _ kernel.Evaluator = (*Evaluator)(nil)
+
+// rtPath is the import path of the compiled helpers of the preamble.
+const rtPath = "github.com/ferryml/ferry/kernel/goeval/rt"
+
+// preamble adds the builtins yaegi lacks.
+const preamble = `import _ferryrt "` + rtPath + `"
+type _ferryOrdered interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uintptr | ~float32 | ~float64 | ~string
+}
+func min[T _ferryOrdered](x T, y ...T) T {
+	for _, v := range y {
+		if v < x {
+			x = v
+		}
+	}
+	return x
+}
+func max[T _ferryOrdered](x T, y ...T) T {
+	for _, v := range y {
+		if v > x {
+			x = v
+		}
+	}
+	return x
+}
+func clear(x any) { _ferryrt.Clear(x) }
+func _ferryID(v any) any { return v }
+`
+
+// rtClear implements the clear builtin for maps and slices.
+func rtClear(x any) {
+	v := reflect.ValueOf(x)
+	switch v.Kind() {
+	case reflect.Map, reflect.Slice:
+		v.Clear()
+	default:
+		panic(fmt.Sprintf("invalid argument: clear(%T)", x))
+	}
+}
+
+// New returns an Evaluator with a fresh interpreter.
+func New(opts Options) (*Evaluator, error) {
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = io.Discard
+	}
+	if opts.Stdin == nil {
+		opts.Stdin = strings.NewReader("")
+	}
+	e := &Evaluator{
+		opts:         opts,
+		stderr:       &panicFilter{w: opts.Stderr},
+		pkgKeys:      map[string]string{},
+		cells:        map[int]string{},
+		imports:      map[string]string{},
+		otherImports: map[string]bool{},
+		funcs:        map[string]*ast.FuncDecl{},
+		types:        map[string]string{},
+		decls:        map[string]*declInfo{},
+		docs:         map[string]*pkgDocs{},
+	}
+	e.interp = interp.New(interp.Options{
+		Stdout:       opts.Stdout,
+		Stderr:       e.stderr,
+		Stdin:        opts.Stdin,
+		Unrestricted: true,
+	})
+	rt := interp.Exports{rtPath + "/rt": {"Clear": reflect.ValueOf(rtClear)}}
+	e.exports = append([]interp.Exports{stdlib.Symbols, unrestricted.Symbols}, opts.Symbols...)
+	for _, ex := range append(e.exports, rt) {
+		if err := e.interp.Use(ex); err != nil {
+			return nil, fmt.Errorf("goeval: using symbols: %w", err)
+		}
+		for k := range ex {
+			e.pkgKeys[path.Dir(k)] = k
+		}
+	}
+	if _, err := e.interp.Eval(preamble); err != nil {
+		return nil, fmt.Errorf("goeval: preamble: %w", err)
+	}
+	names := make([]string, 0, len(opts.PreImports))
+	for n := range opts.PreImports {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := opts.PreImports[n]
+		if _, err := e.safeEval(fmt.Sprintf("import %s %q", n, p)); err != nil {
+			log.Printf("goeval: pre-import %s %q skipped: %v", n, p, err)
+			continue
+		}
+		e.imports[n] = p
+	}
+	return e, nil
+}
+
+// safeEval evaluates src, turning a panic of yaegi into an error.
+func (e *Evaluator) safeEval(src string) (v reflect.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaegi: %v", r)
+		}
+	}()
+	return e.interp.Eval(src)
+}
+
+// globals returns the interpreter's global variables and constants (cached
+// until the next evaluation).
+func (e *Evaluator) globals() map[string]reflect.Value {
+	if e.glob == nil {
+		e.glob = e.interp.Globals()
+	}
+	return e.glob
+}
+
+// pkgSymbol returns the compiled symbol pkg.Name of an imported package.
+func (e *Evaluator) pkgSymbol(sel *ast.SelectorExpr) (reflect.Value, bool) {
+	id, ok := sel.X.(*ast.Ident)
+	if !ok {
+		return reflect.Value{}, false
+	}
+	p, ok := e.imports[id.Name]
+	if !ok {
+		return reflect.Value{}, false
+	}
+	syms := e.packageSymbols(p)
+	v, ok := syms[sel.Sel.Name]
+	return v, ok && v.IsValid()
+}
+
+// packageSymbols returns the exports of the package at import path p.
+func (e *Evaluator) packageSymbols(p string) map[string]reflect.Value {
+	k, ok := e.pkgKeys[p]
+	if !ok {
+		return nil
+	}
+	for _, ex := range e.exports {
+		if m, ok := ex[k]; ok {
+			return m
+		}
+	}
+	return nil
+}
+
+// Eval runs a cell; see kernel.Evaluator.
+func (e *Evaluator) Eval(ctx context.Context, code string) (*kernel.Bundle, error) {
+	e.cellID++
+	id := e.cellID
+	e.cells[id] = code
+	chunks := splitCell(code)
+	var last *prepared
+	var lastVal reflect.Value
+	for _, ch := range chunks {
+		p, err := e.prepare(id, code, ch)
+		if err != nil {
+			return nil, err
+		}
+		v, err := e.run(ctx, id, code, p)
+		e.glob = nil
+		if err != nil {
+			return nil, err
+		}
+		e.commit(p, code)
+		last, lastVal = p, v
+	}
+	if last == nil || last.decl || len(last.stmts) == 0 {
+		return nil, nil
+	}
+	es, ok := last.stmts[len(last.stmts)-1].(*ast.ExprStmt)
+	if !ok {
+		return nil, nil
+	}
+	switch e.resultCount(es.X) {
+	case 0:
+		return nil, nil
+	case 1:
+	case -1:
+		if !lastVal.IsValid() {
+			return nil, nil
+		}
+	default:
+		return nil, nil
+	}
+	if lastVal.IsValid() && lastVal.Type() == reflect.TypeOf((*any)(nil)) {
+		// yaegi gives this placeholder for statements without a value
+		// (e.g. a call of a func literal).
+		return nil, nil
+	}
+	var val any
+	if lastVal.IsValid() && lastVal.CanInterface() {
+		if !(lastVal.Kind() == reflect.Interface && lastVal.IsNil()) {
+			val = lastVal.Interface()
+		}
+	}
+	data, md := display.MIMEBundle(val)
+	if md == nil {
+		md = map[string]any{}
+	}
+	return &kernel.Bundle{Data: data, Metadata: md}, nil
+}
+
+// resultCount returns how many values expression x gives: 1 for anything
+// but a call, the number of results of the function called when known,
+// else -1.
+func (e *Evaluator) resultCount(x ast.Expr) int {
+	for {
+		p, ok := x.(*ast.ParenExpr)
+		if !ok {
+			break
+		}
+		x = p.X
+	}
+	call, ok := x.(*ast.CallExpr)
+	if !ok {
+		return 1
+	}
+	countFields := func(fl *ast.FieldList) int {
+		if fl == nil {
+			return 0
+		}
+		n := 0
+		for _, f := range fl.List {
+			n += max(1, len(f.Names))
+		}
+		return n
+	}
+	switch f := call.Fun.(type) {
+	case *ast.Ident:
+		if d, ok := e.funcs[f.Name]; ok {
+			return countFields(d.Type.Results)
+		}
+		switch f.Name {
+		case "panic", "print", "println", "close", "delete", "clear":
+			return 0
+		case "copy", "len", "cap", "append", "make", "new", "complex", "real", "imag", "min", "max", "recover":
+			return 1
+		}
+		if _, ok := e.types[f.Name]; ok {
+			return 1 // conversion
+		}
+		if intTypeNames[f.Name] || f.Name == "string" || f.Name == "float64" || f.Name == "float32" || f.Name == "bool" || f.Name == "any" {
+			return 1
+		}
+		if v, ok := e.globals()[f.Name]; ok && v.Kind() == reflect.Func {
+			return v.Type().NumOut()
+		}
+	case *ast.FuncLit:
+		return countFields(f.Type.Results)
+	case *ast.SelectorExpr:
+		if v, ok := e.pkgSymbol(f); ok {
+			if v.Kind() == reflect.Func {
+				return v.Type().NumOut()
+			}
+			return 1 // conversion
+		}
+		// A method: of a cell-declared type when a single result count
+		// fits all methods of that name, else of a compiled global value.
+		n := -1
+		for k, d := range e.decls {
+			if d.fn != nil && strings.HasSuffix(k, "."+f.Sel.Name) {
+				c := countFields(d.fn.Type.Results)
+				if n >= 0 && n != c {
+					return -1
+				}
+				n = c
+			}
+		}
+		if n >= 0 {
+			return n
+		}
+		if id, ok := f.X.(*ast.Ident); ok {
+			if v, ok := e.globals()[id.Name]; ok && v.IsValid() {
+				if m := v.MethodByName(f.Sel.Name); m.IsValid() {
+					return m.Type().NumOut()
+				}
+				if v.CanAddr() {
+					if m := v.Addr().MethodByName(f.Sel.Name); m.IsValid() {
+						return m.Type().NumOut()
+					}
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// commit records the declarations of a chunk that ran.
+func (e *Evaluator) commit(p *prepared, code string) {
+	if !p.decl || p.file == nil {
+		return
+	}
+	src := func(n ast.Node) string { return code[p.cellOff(n.Pos()):p.cellOff(n.End())] }
+	for _, d := range p.file.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			info := &declInfo{kind: "function", doc: d.Doc.Text(), src: src(d), fn: d}
+			info.sig = strings.TrimSpace(src(d)[:p.cellOff(d.Type.End())-p.cellOff(d.Pos())])
+			name := d.Name.Name
+			if d.Recv != nil && len(d.Recv.List) == 1 {
+				name = recvTypeName(d.Recv.List[0].Type) + "." + name
+			} else {
+				e.funcs[name] = d
+			}
+			e.decls[name] = info
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				doc := d.Doc.Text()
+				switch s := s.(type) {
+				case *ast.ImportSpec:
+					name, ip := e.importName(s)
+					if name != "_" && name != "." {
+						e.imports[name] = ip
+					} else {
+						e.otherImports[name+" "+ip] = true
+					}
+				case *ast.TypeSpec:
+					if s.Doc != nil {
+						doc = s.Doc.Text()
+					}
+					e.types[s.Name.Name] = normalize(src(s))
+					e.decls[s.Name.Name] = &declInfo{kind: "type", doc: doc, sig: "type " + src(s), src: "type " + src(s)}
+				case *ast.ValueSpec:
+					if s.Doc != nil {
+						doc = s.Doc.Text()
+					}
+					kind := "variable"
+					if d.Tok == token.CONST {
+						kind = "constant"
+					}
+					for _, n := range s.Names {
+						e.decls[n.Name] = &declInfo{kind: kind, doc: doc, sig: d.Tok.String() + " " + src(s), src: d.Tok.String() + " " + src(s)}
+						delete(e.funcs, n.Name)
+					}
+				}
+			}
+		}
+	}
+}
+
+func recvTypeName(x ast.Expr) string {
+	for {
+		switch t := x.(type) {
+		case *ast.StarExpr:
+			x = t.X
+		case *ast.IndexExpr:
+			x = t.X
+		case *ast.IndexListExpr:
+			x = t.X
+		case *ast.ParenExpr:
+			x = t.X
+		case *ast.Ident:
+			return t.Name
+		default:
+			return ""
+		}
+	}
+}
+
+// normalize returns the tokens of src, without spacing and comments.
+func normalize(src string) string {
+	toks, _ := scanTokens(src)
+	var b strings.Builder
+	for _, t := range toks {
+		if t.lit != "" && t.tok != token.SEMICOLON {
+			b.WriteString(t.lit)
+		} else {
+			b.WriteString(t.tok.String())
+		}
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// declInfo describes a cell-declared name.
+type declInfo struct {
+	kind string // "function", "type", "variable", "constant"
+	sig  string
+	doc  string
+	src  string
+	fn   *ast.FuncDecl
+}
+
+// run compiles and executes one prepared chunk.
+func (e *Evaluator) run(ctx context.Context, cellID int, code string, p *prepared) (reflect.Value, error) {
+	if err := ctx.Err(); err != nil {
+		return reflect.Value{}, e.interrupted(err, false)
+	}
+	// Compile first to tell compile errors (and yaegi's compile panics)
+	// from run-time ones. Statements then run with EvalWithContext, which
+	// compiles again: ExecuteWithContext has a data race when cancelled
+	// (its goroutine writes the named results it already returned).
+	// Declarations cannot be compiled twice (imports would be redeclared),
+	// and rarely block, so they run with ExecuteWithContext.
+	prog, err := e.compile(p.text)
+	if err != nil {
+		return reflect.Value{}, e.compileError(err, cellID, code, p)
+	}
+	e.stderr.reset()
+	var v reflect.Value
+	if p.decl {
+		v, err = e.interp.ExecuteWithContext(ctx, prog)
+	} else {
+		v, err = e.interp.EvalWithContext(ctx, p.text)
+	}
+	if err == nil {
+		return v, nil
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return reflect.Value{}, e.interrupted(err, e.waitStopped())
+	}
+	return reflect.Value{}, e.runtimeError(err, cellID)
+}
+
+// compile compiles src, turning a panic of yaegi into an error.
+func (e *Evaluator) compile(src string) (prog *interp.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = internalError{r}
+		}
+	}()
+	return e.interp.Compile(src)
+}
+
+type internalError struct{ v any }
+
+func (ie internalError) Error() string { return fmt.Sprint(ie.v) }
+
+// InterruptError is returned by Eval when its context is cancelled. It
+// wraps the context's error (context.Canceled) and a *kernel.ExecError
+// named "Interrupted" to show the user.
+type InterruptError struct {
+	Cause error
+	Exec  *kernel.ExecError
+	// Abandoned is set when a blocking call into compiled code could not be
+	// stopped and keeps running in the background.
+	Abandoned bool
+}
+
+func (ie *InterruptError) Error() string   { return ie.Exec.Error() }
+func (ie *InterruptError) Unwrap() []error { return []error{ie.Cause, ie.Exec} }
+
+func (e *Evaluator) interrupted(cause error, abandoned bool) error {
+	ee := &kernel.ExecError{Name: "Interrupted", Value: "execution interrupted"}
+	if abandoned {
+		ee.Value = "execution interrupted; a blocking call into compiled code could not be stopped: it was abandoned and keeps running in the background (the rest of the cell may still run when it returns)"
+	}
+	return &InterruptError{Cause: cause, Exec: ee, Abandoned: abandoned}
+}
+
+// execFrames are the frames of the goroutine yaegi runs a cell in.
+var execFrames = [][]byte{
+	[]byte("interp.(*Interpreter).EvalWithContext.func1"),
+	[]byte("interp.(*Interpreter).ExecuteWithContext.func1"),
+}
+
+// abandoned holds the ids of goroutines running cells that were abandoned
+// (of any Evaluator of the process).
+var (
+	abandonMu sync.Mutex
+	abandoned = map[uint64]bool{}
+)
+
+// waitStopped waits up to a second for an interrupted cell to stop. It
+// reports whether the cell had to be abandoned (it is blocked in compiled
+// code).
+func (e *Evaluator) waitStopped() bool {
+	deadline := time.Now().Add(time.Second)
+	for {
+		running := e.execGoroutines()
+		if len(running) == 0 {
+			// Take the interpreter's lock once, so that what the stopped
+			// goroutine wrote happens before what we do next.
+			e.interp.Globals()
+			return false
+		}
+		if time.Now().After(deadline) {
+			abandonMu.Lock()
+			for _, id := range running {
+				abandoned[id] = true
+			}
+			abandonMu.Unlock()
+			e.interp.Globals() // see above: orders its compilation before ours
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// execGoroutines returns the ids of goroutines running a cell, except those
+// abandoned before.
+func (e *Evaluator) execGoroutines() []uint64 {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var ids []uint64
+	abandonMu.Lock()
+	defer abandonMu.Unlock()
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if i := bytes.Index(g, []byte("\ncreated by ")); i >= 0 {
+			g = g[:i]
+		}
+		if !bytes.Contains(g, execFrames[0]) && !bytes.Contains(g, execFrames[1]) {
+			continue
+		}
+		f := strings.Fields(string(g))
+		if len(f) < 2 {
+			continue
+		}
+		id, err := strconv.ParseUint(f[1], 10, 64)
+		if err == nil && !abandoned[id] {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// panicFilter passes writes to w except yaegi's "1:28: panic: main(...)"
+// lines, which it records for the traceback.
+type panicFilter struct {
+	w     io.Writer
+	mu    sync.Mutex
+	lines []string
+}
+
+var panicLineRe = regexp.MustCompile(`^(?:[\w.]+:)?\d+:\d+: panic: \S*\(\.\.\.\)\n$`)
+
+func (f *panicFilter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(": panic: ")) && panicLineRe.Match(p) {
+		f.mu.Lock()
+		if len(f.lines) < 100 {
+			f.lines = append(f.lines, strings.TrimSpace(string(p)))
+		}
+		f.mu.Unlock()
+		return len(p), nil
+	}
+	return f.w.Write(p)
+}
+
+func (f *panicFilter) reset() {
+	f.mu.Lock()
+	f.lines = nil
+	f.mu.Unlock()
+}
+
+func (f *panicFilter) taken() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.lines...)
+}
+
+// position is a position in a cell.
+type position struct {
+	cell, line, col int
+}
+
+var posRe = regexp.MustCompile(`^(?:([\w.]+):)?(\d+):(\d+): `)
+
+// parsePos splits "_.go:3000002:5: msg" (line 2 of cell 3) into a position and msg. ok is false
+// when the position is not in a cell.
+func (e *Evaluator) parsePos(s string) (pos position, msg string, ok bool) {
+	m := posRe.FindStringSubmatch(s)
+	if m == nil {
+		return pos, s, false
+	}
+	msg = s[len(m[0]):]
+	if m[1] != "" && m[1] != interp.DefaultSourceName {
+		return pos, msg, false
+	}
+	line, _ := strconv.Atoi(m[2])
+	col, _ := strconv.Atoi(m[3])
+	pos = e.decodeLine(line, col)
+	return pos, msg, pos.cell > 0
+}
+
+// where returns traceback lines naming pos, its source line and a caret.
+func (e *Evaluator) where(pos position, msg string) []string {
+	var head string
+	if pos.cell == e.cellID {
+		head = fmt.Sprintf("cell line %d, column %d", pos.line, pos.col)
+	} else {
+		head = fmt.Sprintf("line %d, column %d of an earlier cell (#%d)", pos.line, pos.col, pos.cell)
+	}
+	if msg != "" {
+		head += ": " + msg
+	}
+	lines := strings.Split(e.cells[pos.cell], "\n")
+	if pos.line > len(lines) { // the end of the cell
+		pos.line = len(lines)
+		pos.col = len(lines[len(lines)-1]) + 1
+		head = fmt.Sprintf("end of cell, line %d, column %d: %s", pos.line, pos.col, msg)
+	}
+	if pos.line < 1 || pos.line > len(lines) {
+		return []string{head}
+	}
+	text := lines[pos.line-1]
+	var caret strings.Builder
+	for i, r := range text {
+		if i >= pos.col-1 {
+			break
+		}
+		if r == '\t' {
+			caret.WriteByte('\t')
+		} else {
+			caret.WriteByte(' ')
+		}
+	}
+	return []string{head, "    " + text, "    " + caret.String() + "^"}
+}
+
+func (e *Evaluator) staticError(cellID int, code string, off int, name, msg string) *kernel.ExecError {
+	line := 1 + strings.Count(code[:off], "\n")
+	col := off - (strings.LastIndexByte(code[:off], '\n') + 1) + 1
+	return &kernel.ExecError{Name: name, Value: msg, Traceback: e.where(position{cellID, line, col}, msg)}
+}
+
+// compileError converts an error of Compile.
+func (e *Evaluator) compileError(err error, cellID int, code string, p *prepared) error {
+	if ie, ok := err.(internalError); ok {
+		msg := "yaegi internal error: " + ie.Error()
+		if p.rangeUnknown {
+			msg += " (this cell ranges over an expression whose type Ferry cannot see: yaegi cannot range over integers or functions; " +
+				"write a three-clause loop for an integer, or call a function iterator with a yield function)"
+		}
+		return &kernel.ExecError{Name: "CompileError", Value: msg, Traceback: []string{msg}}
+	}
+	ee := &kernel.ExecError{Name: "CompileError"}
+	var list scanner.ErrorList
+	if errors.As(err, &list) {
+		for i, se := range list {
+			msg := se.Msg
+			if i == 0 {
+				ee.Value = msg
+			}
+			pos := e.decodeLine(se.Pos.Line, se.Pos.Column)
+			if pos.cell > 0 {
+				ee.Traceback = append(ee.Traceback, e.where(pos, msg)...)
+			} else {
+				ee.Traceback = append(ee.Traceback, msg)
+			}
+			if i == 9 {
+				break
+			}
+		}
+		return ee
+	}
+	for i, line := range strings.Split(strings.TrimSpace(err.Error()), "\n") {
+		pos, msg, ok := e.parsePos(line)
+		if msg == "constant definition loop" && ok && pos.cell == cellID {
+			if name := e.undefinedAt(p, code, pos); name != "" {
+				msg = "undefined: " + name
+			} else {
+				msg = "undefined name (yaegi reports: constant definition loop)"
+			}
+		}
+		if i == 0 {
+			ee.Value = msg
+		}
+		if ok {
+			ee.Traceback = append(ee.Traceback, e.where(pos, msg)...)
+		} else {
+			ee.Traceback = append(ee.Traceback, msg)
+		}
+	}
+	return ee
+}
+
+var universe = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`append cap clear close complex copy delete imag len make max min new panic print println real recover
+		any bool byte comparable complex64 complex128 error float32 float64 int int8 int16 int32 int64 rune string uint uint8 uint16 uint32 uint64 uintptr
+		true false iota nil _`) {
+		universe[n] = true
+	}
+}
+
+// undefinedAt finds the undefined name yaegi calls a "constant definition
+// loop" in the statement or declaration at pos.
+func (e *Evaluator) undefinedAt(p *prepared, code string, pos position) string {
+	if p.file == nil {
+		return ""
+	}
+	lines := strings.SplitAfter(code, "\n")
+	off := pos.col - 1
+	for _, l := range lines[:pos.line-1] {
+		off += len(l)
+	}
+	declared := map[string]bool{}
+	ast.Inspect(p.file, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE {
+				for _, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						declared[id.Name] = true
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			for _, id := range n.Names {
+				declared[id.Name] = true
+			}
+		case *ast.Field:
+			for _, id := range n.Names {
+				declared[id.Name] = true
+			}
+		case *ast.FuncDecl:
+			declared[n.Name.Name] = true
+		case *ast.TypeSpec:
+			declared[n.Name.Name] = true
+		case *ast.RangeStmt:
+			for _, x := range []ast.Expr{n.Key, n.Value} {
+				if id, ok := x.(*ast.Ident); ok {
+					declared[id.Name] = true
+				}
+			}
+		}
+		return true
+	})
+	// The innermost statement or spec at off.
+	var target ast.Node
+	ast.Inspect(p.file, func(n ast.Node) bool {
+		if n == nil {
+			return false
+		}
+		if p.cellOff(n.Pos()) > off || p.cellOff(n.End()) <= off {
+			return n == p.file || isDeclNode(n)
+		}
+		switch n.(type) {
+		case ast.Stmt, *ast.ValueSpec:
+			target = n
+		}
+		return true
+	})
+	if target == nil {
+		return ""
+	}
+	name := ""
+	ast.Inspect(target, func(n ast.Node) bool {
+		if name != "" {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			ast.Inspect(n.X, func(m ast.Node) bool {
+				if id, ok := m.(*ast.Ident); ok && name == "" && e.isUndefined(id.Name, declared) {
+					name = id.Name
+				}
+				return name == ""
+			})
+			return false
+		case *ast.KeyValueExpr:
+			ast.Inspect(n.Value, func(m ast.Node) bool {
+				if id, ok := m.(*ast.Ident); ok && name == "" && e.isUndefined(id.Name, declared) {
+					name = id.Name
+				}
+				return name == ""
+			})
+			return false
+		case *ast.Ident:
+			if e.isUndefined(n.Name, declared) {
+				name = n.Name
+			}
+		}
+		return true
+	})
+	return name
+}
+
+func isDeclNode(n ast.Node) bool {
+	_, ok := n.(ast.Decl)
+	return ok
+}
+
+func (e *Evaluator) isUndefined(name string, declared map[string]bool) bool {
+	if declared[name] || universe[name] {
+		return false
+	}
+	if _, ok := e.imports[name]; ok {
+		return false
+	}
+	if _, ok := e.decls[name]; ok {
+		return false
+	}
+	if _, ok := e.globals()[name]; ok {
+		return false
+	}
+	return true
+}
+
+// runtimeError converts an error of Execute.
+func (e *Evaluator) runtimeError(err error, cellID int) error {
+	ee := &kernel.ExecError{Name: "RuntimeError", Value: err.Error()}
+	var pe interp.Panic
+	if errors.As(err, &pe) {
+		switch v := pe.Value.(type) {
+		case runtime.Error:
+			ee.Value = v.Error()
+		case error:
+			ee.Name, ee.Value = "panic", v.Error()
+		case string:
+			ee.Name, ee.Value = "panic", v
+			if strings.HasPrefix(v, "reflect: ") {
+				ee.Name = "RuntimeError"
+			}
+		default:
+			ee.Name, ee.Value = "panic", fmt.Sprint(v)
+		}
+	} else if pos, msg, ok := e.parsePos(err.Error()); ok {
+		ee.Value = msg
+		ee.Traceback = e.where(pos, msg)
+		return ee
+	}
+	ee.Traceback = []string{ee.Name + ": " + ee.Value}
+	// yaegi logs one "POS: panic: FUNC(...)" line per frame, innermost
+	// first; POS is the start of the function, not the failing line, so
+	// only the function names are shown.
+	for _, l := range e.stderr.taken() {
+		_, msg, _ := e.parsePos(l)
+		fn := strings.TrimSuffix(strings.TrimPrefix(msg, "panic: "), "(...)")
+		switch {
+		case fn == "main":
+			ee.Traceback = append(ee.Traceback, "in the cell")
+		case strings.HasPrefix(fn, "main."):
+			ee.Traceback = append(ee.Traceback, "in "+strings.TrimPrefix(fn, "main.")+"()")
+		default:
+			ee.Traceback = append(ee.Traceback, "in "+fn+"()")
+		}
+	}
+	return ee
+}
+
+// constString formats a yaegi constant.
+func constString(v reflect.Value) (string, bool) {
+	if !v.IsValid() || !v.CanInterface() {
+		return "", false
+	}
+	c, ok := v.Interface().(constant.Value)
+	if !ok {
+		return "", false
+	}
+	return c.ExactString(), true
+}

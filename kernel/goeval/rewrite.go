@@ -1,0 +1,645 @@
+package goeval
+
+import (
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/parser"
+	"go/token"
+	"path"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// prepared is a chunk parsed and rewritten for yaegi.
+type prepared struct {
+	chunk
+	text  string     // source given to yaegi, with /*line*/ directives
+	file  *ast.File  // the chunk parsed (nil when it does not parse)
+	stmts []ast.Stmt // statements of a statement chunk
+	fset  *token.FileSet
+	base  int // offset to add to a position's file offset to get a cell offset
+	// rangeUnknown is set when the chunk ranges over an expression of
+	// unknown type (maybe an integer or a func yaegi cannot range over).
+	rangeUnknown bool
+}
+
+const (
+	declPrefix = "package main;"
+	stmtPrefix = "package main; func _() {"
+)
+
+// edit replaces cell bytes [off, end) with text.
+type edit struct {
+	off, end int
+	text     string
+}
+
+// cellOff converts a position in p's parse to an offset in the cell.
+func (p *prepared) cellOff(pos token.Pos) int {
+	return p.fset.File(pos).Offset(pos) + p.base
+}
+
+// prepare parses chunk ch of cell (source code, id cellID) and rewrites it.
+// It returns an *kernel.ExecError for problems found statically.
+func (e *Evaluator) prepare(cellID int, code string, ch chunk) (*prepared, error) {
+	p := &prepared{chunk: ch, fset: token.NewFileSet()}
+	body := code[ch.start:ch.end]
+	var err error
+	if ch.decl {
+		p.file, err = parser.ParseFile(p.fset, "", declPrefix+body, parser.ParseComments)
+		p.base = ch.start - len(declPrefix)
+	} else {
+		p.file, err = parser.ParseFile(p.fset, "", stmtPrefix+body+"\n}", parser.ParseComments)
+		p.base = ch.start - len(stmtPrefix)
+		if err == nil && len(p.file.Decls) == 1 {
+			if fd, ok := p.file.Decls[0].(*ast.FuncDecl); ok {
+				p.stmts = fd.Body.List
+			}
+		}
+	}
+	var edits []edit
+	if err != nil {
+		p.file = nil // let yaegi report the syntax error
+	} else {
+		edits, err = e.rewrite(p, code, cellID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	p.text = applyEdits(code, ch.start, ch.end, edits, cellID)
+	return p, nil
+}
+
+// lineBase encodes cells in line numbers: line L of cell N is reported as
+// n*lineBase+L, with n = N counted modulo maxCells from 1 (go/scanner
+// refuses line numbers from 1<<30). The file name of a line directive
+// cannot be used instead: yaegi scopes imports by file name.
+const (
+	lineBase = 10_000
+	maxCells = (1<<30)/lineBase - 1
+)
+
+// encodeLine returns the line number that stands for line of cell id.
+func encodeLine(id, line int) int { return ((id-1)%maxCells+1)*lineBase + line }
+
+// decodeLine returns the position of an encoded line number; cell is 0
+// when it is not a cell's line.
+func (e *Evaluator) decodeLine(encoded, col int) position {
+	c := encoded / lineBase
+	if c == 0 {
+		return position{}
+	}
+	cur := (e.cellID-1)%maxCells + 1
+	return position{cell: e.cellID - (cur-c+maxCells)%maxCells, line: encoded % lineBase, col: col}
+}
+
+// lineDirective returns a /*line*/ comment giving the position of cell
+// offset off.
+func lineDirective(code string, off, cellID int) string {
+	line := 1 + strings.Count(code[:off], "\n")
+	col := off - (strings.LastIndexByte(code[:off], '\n') + 1) + 1
+	return fmt.Sprintf("/*line _.go:%d:%d*/", encodeLine(cellID, line), col)
+}
+
+func applyEdits(code string, start, end int, edits []edit, cellID int) string {
+	var b strings.Builder
+	b.WriteString(lineDirective(code, start, cellID))
+	at := start
+	for _, ed := range edits {
+		if ed.off < at {
+			continue // overlapping edit: drop
+		}
+		b.WriteString(code[at:ed.off])
+		b.WriteString(ed.text)
+		b.WriteString(lineDirective(code, ed.end, cellID))
+		at = ed.end
+	}
+	b.WriteString(code[at:end])
+	return b.String()
+}
+
+var intTypeNames = map[string]bool{
+	"int": true, "int8": true, "int16": true, "int32": true, "int64": true,
+	"uint": true, "uint8": true, "uint16": true, "uint32": true, "uint64": true,
+	"uintptr": true, "byte": true, "rune": true,
+}
+
+func isIntKind(k reflect.Kind) bool {
+	return k >= reflect.Int && k <= reflect.Uintptr
+}
+
+// typer guesses, without type checking, whether expressions are integers or
+// funcs, from the declarations seen so far in the chunk and the session.
+type typer struct {
+	e     *Evaluator
+	local map[string]string // name -> "int", "func" or "" (other)
+}
+
+func (t *typer) kindOfType(x ast.Expr) string {
+	switch x := x.(type) {
+	case *ast.Ident:
+		if intTypeNames[x.Name] {
+			return "int"
+		}
+	case *ast.FuncType:
+		return "func"
+	case *ast.SelectorExpr:
+		if id, ok := x.X.(*ast.Ident); ok && id.Name == "iter" {
+			return "func"
+		}
+	case *ast.IndexExpr: // iter.Seq[int]
+		return t.kindOfType(x.X)
+	case *ast.IndexListExpr:
+		return t.kindOfType(x.X)
+	}
+	return ""
+}
+
+// kind returns "int", "func", "" (known other) or "?" (unknown).
+func (t *typer) kind(x ast.Expr) string {
+	switch x := x.(type) {
+	case *ast.BasicLit:
+		if x.Kind == token.INT || x.Kind == token.CHAR {
+			return "int"
+		}
+		return ""
+	case *ast.ParenExpr:
+		return t.kind(x.X)
+	case *ast.UnaryExpr:
+		if x.Op == token.AND || x.Op == token.ARROW {
+			return ""
+		}
+		return t.kind(x.X)
+	case *ast.BinaryExpr:
+		switch x.Op {
+		case token.EQL, token.NEQ, token.LSS, token.LEQ, token.GTR, token.GEQ, token.LAND, token.LOR:
+			return ""
+		case token.SHL, token.SHR:
+			return t.kind(x.X)
+		}
+		a, b := t.kind(x.X), t.kind(x.Y)
+		if a == b {
+			return a
+		}
+		return "?"
+	case *ast.FuncLit:
+		return "func"
+	case *ast.CompositeLit:
+		return ""
+	case *ast.CallExpr:
+		switch f := x.Fun.(type) {
+		case *ast.Ident:
+			switch {
+			case f.Name == "len" || f.Name == "cap":
+				return "int"
+			case intTypeNames[f.Name]:
+				return "int"
+			}
+			if d, ok := t.e.funcs[f.Name]; ok {
+				if r := d.Type.Results; r != nil && len(r.List) == 1 {
+					return t.kindOfType(r.List[0].Type)
+				}
+				return ""
+			}
+		case *ast.SelectorExpr:
+			if v, ok := t.e.pkgSymbol(f); ok {
+				if v.Kind() == reflect.Ptr && v.IsNil() { // conversion to a package type
+					if isIntKind(v.Type().Elem().Kind()) {
+						return "int"
+					}
+					return ""
+				}
+				if v.Kind() == reflect.Func && v.Type().NumOut() == 1 {
+					k := v.Type().Out(0).Kind()
+					if isIntKind(k) {
+						return "int"
+					}
+					if k == reflect.Func {
+						return "func"
+					}
+					return ""
+				}
+			}
+		}
+		return "?"
+	case *ast.Ident:
+		if k, ok := t.local[x.Name]; ok {
+			return k
+		}
+		if _, ok := t.e.funcs[x.Name]; ok {
+			return "func"
+		}
+		if v, ok := t.e.globals()[x.Name]; ok && v.IsValid() {
+			if c, ok := v.Interface().(constant.Value); ok {
+				if c.Kind() == constant.Int {
+					return "int"
+				}
+				return ""
+			}
+			switch {
+			case isIntKind(v.Kind()):
+				return "int"
+			case v.Kind() == reflect.Func:
+				return "func"
+			}
+			return ""
+		}
+		return "?"
+	case *ast.SelectorExpr:
+		if v, ok := t.e.pkgSymbol(x); ok {
+			if c, ok := v.Interface().(constant.Value); ok {
+				if c.Kind() == constant.Int {
+					return "int"
+				}
+				return ""
+			}
+			if isIntKind(v.Kind()) {
+				return "int"
+			}
+			if v.Kind() == reflect.Func {
+				return "func"
+			}
+			return ""
+		}
+	}
+	return "?"
+}
+
+func (t *typer) define(names []*ast.Ident, types ast.Expr, values []ast.Expr) {
+	for i, n := range names {
+		k := "?"
+		switch {
+		case types != nil:
+			k = t.kindOfType(types)
+		case len(values) == len(names):
+			k = t.kind(values[i])
+		}
+		t.local[n.Name] = k
+	}
+}
+
+// needsCopy reports whether a loop body captures or shares its variables:
+// it has a closure, a go statement or takes an address.
+func needsCopy(body *ast.BlockStmt) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit, *ast.GoStmt:
+			found = true
+		case *ast.UnaryExpr:
+			if n.Op == token.AND {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// assigns reports whether body assigns to one of names.
+func assigns(body *ast.BlockStmt, names map[string]bool) bool {
+	found := false
+	isName := func(x ast.Expr) bool {
+		id, ok := x.(*ast.Ident)
+		return ok && names[id.Name]
+	}
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			if n.Tok != token.DEFINE {
+				for _, l := range n.Lhs {
+					found = found || isName(l)
+				}
+			}
+		case *ast.IncDecStmt:
+			found = found || isName(n.X)
+		}
+		return !found
+	})
+	return found
+}
+
+// rewrite returns the edits that make p run on yaegi: range over int,
+// per-iteration loop variables. It also reports unsupported constructs and
+// type redefinitions.
+func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error) {
+	t := &typer{e: e, local: map[string]string{}}
+	var edits []edit
+	var failure error
+	src := func(n ast.Node) string { return code[p.cellOff(n.Pos()):p.cellOff(n.End())] }
+	labels := map[ast.Stmt]*ast.LabeledStmt{}
+	ast.Inspect(p.file, func(n ast.Node) bool {
+		if failure != nil {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.LabeledStmt:
+			labels[n.Stmt] = n
+		case *ast.GenDecl:
+			if n.Tok == token.IMPORT {
+				ed, err := e.importEdits(p, code, cellID, n)
+				if err != nil {
+					failure = err
+					return false
+				}
+				edits = append(edits, ed...)
+				return false
+			}
+		case *ast.CallExpr:
+			if ed, ok := e.minMaxEdit(p, code, n, t); ok {
+				edits = append(edits, ed)
+			}
+		case *ast.TypeSpec:
+			if p.decl {
+				if prev, ok := e.types[n.Name.Name]; ok && prev != normalize(src(n)) {
+					failure = e.staticError(cellID, code, p.cellOff(n.Pos()), "TypeRedefinition",
+						fmt.Sprintf("type %s is already defined with another definition in this session; yaegi cannot change a type: restart the kernel or use a new name", n.Name.Name))
+				}
+			}
+		case *ast.FuncType:
+			for _, fl := range []*ast.FieldList{n.Params, n.Results} {
+				if fl == nil {
+					continue
+				}
+				for _, f := range fl.List {
+					t.define(f.Names, f.Type, nil)
+				}
+			}
+		case *ast.ValueSpec:
+			t.define(n.Names, n.Type, n.Values)
+		case *ast.AssignStmt:
+			if n.Tok == token.DEFINE {
+				var names []*ast.Ident
+				for _, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						names = append(names, id)
+					}
+				}
+				if len(names) == len(n.Lhs) {
+					t.define(names, nil, n.Rhs)
+				}
+			}
+		case *ast.ForStmt:
+			init, ok := n.Init.(*ast.AssignStmt)
+			if !ok || init.Tok != token.DEFINE || !needsCopy(n.Body) {
+				return true
+			}
+			names := map[string]bool{}
+			for _, l := range init.Lhs {
+				if id, ok := l.(*ast.Ident); ok && id.Name != "_" {
+					names[id.Name] = true
+				}
+			}
+			if len(names) == 0 || assigns(n.Body, names) {
+				return true
+			}
+			// for i := 0; i < n; i++ { BODY } becomes
+			// for _ferry_i_N := 0; _ferry_i_N < n; _ferry_i_N++ { i := _ferry_i_N; BODY }
+			e.seq++
+			suffix := fmt.Sprintf("_%d", e.seq)
+			hdrStart, hdrEnd := p.cellOff(n.For), p.cellOff(n.Body.Lbrace)+1
+			hdr := renameIdents(code[hdrStart:hdrEnd], names, suffix)
+			var copies strings.Builder
+			for _, l := range init.Lhs {
+				if id, ok := l.(*ast.Ident); ok && names[id.Name] {
+					fmt.Fprintf(&copies, " %s := _ferry_%s%s;", id.Name, id.Name, suffix)
+				}
+			}
+			edits = append(edits, edit{hdrStart, hdrEnd, hdr + copies.String()})
+		case *ast.RangeStmt:
+			kind := t.kind(n.X)
+			if n.Key != nil && n.Tok == token.DEFINE {
+				if id, ok := n.Key.(*ast.Ident); ok {
+					t.local[id.Name] = "?"
+				}
+			}
+			switch kind {
+			case "func":
+				failure = e.staticError(cellID, code, p.cellOff(n.X.Pos()), "CompileError",
+					"range over a function iterator (Go 1.23) is not supported by the yaegi interpreter: call it with a yield function instead, seq(func(v T) bool { ...; return true })")
+				return false
+			case "?":
+				p.rangeUnknown = true
+			case "int":
+				if n.Value != nil {
+					failure = e.staticError(cellID, code, p.cellOff(n.Value.Pos()), "CompileError", "range over "+src(n.X)+" permits only one iteration variable")
+					return false
+				}
+				edits = append(edits, e.rangeIntEdits(p, code, n, labels[n], src(n.X))...)
+				return true
+			}
+			if n.Tok != token.DEFINE || !needsCopy(n.Body) {
+				return true
+			}
+			e.seq++
+			var copies strings.Builder
+			for _, x := range []ast.Expr{n.Key, n.Value} {
+				if id, ok := x.(*ast.Ident); ok && id.Name != "_" {
+					tmp := fmt.Sprintf("_ferry_%s_%d", id.Name, e.seq)
+					edits = append(edits, edit{p.cellOff(id.Pos()), p.cellOff(id.End()), tmp})
+					fmt.Fprintf(&copies, " %s := %s;", id.Name, tmp)
+				}
+			}
+			lb := p.cellOff(n.Body.Lbrace) + 1
+			edits = append(edits, edit{lb, lb, copies.String()})
+		}
+		return true
+	})
+	if failure != nil {
+		return nil, failure
+	}
+	// yaegi gives no value for a call of a func literal: pass it through
+	// an interpreted identity function.
+	if len(p.stmts) > 0 {
+		if es, ok := p.stmts[len(p.stmts)-1].(*ast.ExprStmt); ok {
+			if call, ok := es.X.(*ast.CallExpr); ok {
+				if fl, ok := call.Fun.(*ast.FuncLit); ok && fl.Type.Results.NumFields() == 1 {
+					edits = append(edits, edit{p.cellOff(es.X.Pos()), p.cellOff(es.X.Pos()), "_ferryID("},
+						edit{p.cellOff(es.X.End()), p.cellOff(es.X.End()), ")"})
+				}
+			}
+		}
+	}
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].off < edits[j].off })
+	return edits, nil
+}
+
+// rangeIntEdits rewrites "L: for k := range X { BODY }" as
+// "{ n := X; L: for tmp := n - n; tmp < n; tmp++ { k := tmp; BODY }}".
+func (e *Evaluator) rangeIntEdits(p *prepared, code string, n *ast.RangeStmt, label *ast.LabeledStmt, x string) []edit {
+	e.seq++
+	nv := fmt.Sprintf("_ferry_n_%d", e.seq)
+	iv := fmt.Sprintf("_ferry_i_%d", e.seq)
+	start := p.cellOff(n.For)
+	lab := ""
+	if label != nil {
+		start = p.cellOff(label.Pos())
+		lab = label.Label.Name + ": "
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "{ %s := (%s); %sfor ", nv, x, lab)
+	key, _ := n.Key.(*ast.Ident)
+	switch {
+	case key != nil && key.Name != "_" && n.Tok == token.ASSIGN:
+		fmt.Fprintf(&b, "%s := %s - %s; %s < %s; %s++ { %s = %s;", iv, nv, nv, iv, nv, iv, key.Name, iv)
+	default:
+		fmt.Fprintf(&b, "%s := %s - %s; %s < %s; %s++ {", iv, nv, nv, iv, nv, iv)
+		if key != nil && key.Name != "_" {
+			fmt.Fprintf(&b, " %s := %s;", key.Name, iv)
+		}
+	}
+	rb := p.cellOff(n.Body.Rbrace) + 1
+	return []edit{
+		{start, p.cellOff(n.Body.Lbrace) + 1, b.String()},
+		{rb, rb, "}"},
+	}
+}
+
+// renameIdents renames the identifiers names (not field selectors) in src
+// to _ferry_NAME+suffix.
+func renameIdents(src string, names map[string]bool, suffix string) string {
+	toks, _ := scanTokens(src)
+	var b strings.Builder
+	at := 0
+	for i, t := range toks {
+		if t.tok != token.IDENT || !names[t.lit] || (i > 0 && toks[i-1].tok == token.PERIOD) {
+			continue
+		}
+		b.WriteString(src[at:t.off])
+		b.WriteString("_ferry_" + t.lit + suffix)
+		at = t.off + len(t.lit)
+	}
+	b.WriteString(src[at:])
+	return b.String()
+}
+
+// minMaxEdit rewrites the calls of min and max the generic preamble
+// functions cannot take: one argument (yaegi fails on an empty variadic
+// parameter) and only untyped constants (yaegi cannot infer a type
+// parameter from an untyped float).
+func (e *Evaluator) minMaxEdit(p *prepared, code string, call *ast.CallExpr, t *typer) (edit, bool) {
+	id, ok := call.Fun.(*ast.Ident)
+	if !ok || (id.Name != "min" && id.Name != "max") || len(call.Args) == 0 || call.Ellipsis.IsValid() {
+		return edit{}, false
+	}
+	if _, ok := e.funcs[id.Name]; ok {
+		return edit{}, false
+	}
+	if _, ok := t.local[id.Name]; ok {
+		return edit{}, false
+	}
+	src := func(n ast.Node) string { return code[p.cellOff(n.Pos()):p.cellOff(n.End())] }
+	whole := edit{off: p.cellOff(call.Pos()), end: p.cellOff(call.End())}
+	if len(call.Args) == 1 {
+		whole.text = "(" + src(call.Args[0]) + ")"
+		return whole, true
+	}
+	best, bestText, float := constant.Value(nil), "", false
+	for _, a := range call.Args {
+		v, ok := constValue(a)
+		if !ok {
+			return edit{}, false
+		}
+		if v.Kind() == constant.Float {
+			float = true
+		}
+		if best == nil || (id.Name == "min" && constant.Compare(v, token.LSS, best)) || (id.Name == "max" && constant.Compare(v, token.GTR, best)) {
+			best, bestText = v, src(a)
+		}
+	}
+	if float && best.Kind() != constant.Float {
+		whole.text = "(" + bestText + " + 0.0)"
+	} else {
+		whole.text = "(" + bestText + ")"
+	}
+	return whole, true
+}
+
+// constValue evaluates a literal constant expression.
+func constValue(x ast.Expr) (constant.Value, bool) {
+	switch x := x.(type) {
+	case *ast.BasicLit:
+		switch x.Kind {
+		case token.INT, token.FLOAT, token.CHAR, token.STRING:
+			v := constant.MakeFromLiteral(x.Value, x.Kind, 0)
+			return v, v.Kind() != constant.Unknown
+		}
+	case *ast.ParenExpr:
+		return constValue(x.X)
+	case *ast.UnaryExpr:
+		if v, ok := constValue(x.X); ok && (x.Op == token.SUB || x.Op == token.ADD) && v.Kind() != constant.String {
+			return constant.UnaryOp(x.Op, v, 0), true
+		}
+	}
+	return nil, false
+}
+
+// importName returns the name under which an import spec binds its package
+// ("_" and "." included) and its import path.
+func (e *Evaluator) importName(s *ast.ImportSpec) (name, ip string) {
+	ip, _ = strconv.Unquote(s.Path.Value)
+	name = path.Base(ip)
+	if k, ok := e.pkgKeys[ip]; ok {
+		name = path.Base(k)
+	}
+	if s.Name != nil {
+		name = s.Name.Name
+	}
+	return name, ip
+}
+
+// blank returns text of the length of src with every character but line
+// breaks replaced by a space, so that what follows keeps its position.
+func blank(src string) string {
+	b := []byte(src)
+	for i, c := range b {
+		if c != '\n' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+// importEdits drops the import specs of d that the session already has
+// (same name, same path): yaegi refuses to import a package twice. An import
+// of another path under a name already used is an error.
+func (e *Evaluator) importEdits(p *prepared, code string, cellID int, d *ast.GenDecl) ([]edit, error) {
+	var drop []ast.Spec
+	for _, s := range d.Specs {
+		is := s.(*ast.ImportSpec)
+		name, ip := e.importName(is)
+		if name == "_" || name == "." {
+			if e.otherImports[name+" "+ip] {
+				drop = append(drop, s)
+			}
+			continue
+		}
+		prev, ok := e.imports[name]
+		switch {
+		case !ok:
+		case prev == ip:
+			drop = append(drop, s)
+		default:
+			alias := "other" + name
+			return nil, e.staticError(cellID, code, p.cellOff(is.Pos()), "ImportConflict",
+				fmt.Sprintf("%s is already imported as %q in this session; a package cannot be re-imported under a used name: import %q with another name, e.g. import %s %q",
+					name, prev, ip, alias, ip))
+		}
+	}
+	if len(drop) == 0 {
+		return nil, nil
+	}
+	if len(drop) == len(d.Specs) {
+		off, end := p.cellOff(d.Pos()), p.cellOff(d.End())
+		return []edit{{off, end, blank(code[off:end])}}, nil
+	}
+	var edits []edit
+	for _, s := range drop {
+		off, end := p.cellOff(s.Pos()), p.cellOff(s.End())
+		edits = append(edits, edit{off, end, blank(code[off:end])})
+	}
+	return edits, nil
+}
