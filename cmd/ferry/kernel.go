@@ -48,7 +48,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 				Stderr:     s.Stderr,
 				Stdin:      s.Stdin,
 				Symbols:    []interp.Exports{symbols.Symbols},
-				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display"},
+				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display", "fmt": "fmt"},
 			})
 		},
 		HistoryPath:  historyPath(),

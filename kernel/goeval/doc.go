@@ -44,6 +44,16 @@ const Limitations = `Known limitations of the Ferry Go kernel (yaegi interpreter
   stops goroutines started by earlier cells.
 - A panic in a goroutine started by a cell (not recovered there) ends the
   kernel process, as in a Go program.
+- A value of a notebook type with a MIMEBundle method is rendered by it when
+  it is a cell's trailing expression and Ferry can see its type: a composite
+  literal T{...} or &T{...}, a call of a notebook function returning T or *T,
+  or a variable declared with one of these or with an explicit type. It is not
+  rendered when passed to display.Display (yaegi passes interpreted values to
+  compiled code without their methods): assign it to a display.Renderer
+  variable first, var r display.Renderer = &T{...}; display.Display(r).
+- Re-running an import is fine, but a package name cannot be re-bound: after
+  import "math/rand", import rand "crypto/rand" is refused; use another name
+  (import cryptorand "crypto/rand").
 - errors.As into an interpreted error type panics in yaegi; some generic code
   (type inference of nested generic calls) is not supported.
 `

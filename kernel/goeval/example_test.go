@@ -32,7 +32,7 @@ for i := range 3 {
 	// 2 4
 	// 144
 	// CompileError: undefined: missing
-	// cell line 2, column 1: undefined: missing
+	// cell line 2, column 10: undefined: missing
 	//     y := x + missing
-	//     ^
+	//              ^
 }

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferryml/ferry/kernel"
@@ -62,10 +63,19 @@ type Evaluator struct {
 	otherImports map[string]bool
 	funcs        map[string]*ast.FuncDecl // cell-declared functions
 	types        map[string]string        // cell-declared types -> normalised source
+	shown        renderer                 // the value given to _ferryrt.Show by the last cell
+	varTypes     map[string]string        // notebook type ("T", "*T") of session variables, where known
 	decls        map[string]*declInfo     // cell-declared names (and "T.M" methods)
 	seq          int                      // counter for generated names
 	glob         map[string]reflect.Value // cache of interp.Globals()
-	abandon      map[uint64]bool          // goroutines running abandoned cells
+	// line is the encoded cell line (see encodeLine) of the top-level
+	// statement running, set by _ferryrt.Line, so that a run-time panic,
+	// for which yaegi gives no position, names its line.
+	line atomic.Int64
+	// os.Stdin, os.Stdout and os.Stderr of cells (io.Reader and io.Writer
+	// values, as with yaegi's YAEGI_SPECIAL_STDIO).
+	osStdin            io.Reader
+	osStdout, osStderr io.Writer
 	docs         map[string]*pkgDocs      // cache of package documentation
 	mu           sync.Mutex               // guards docs for tests running Inspect concurrently
 }
@@ -100,6 +110,21 @@ func clear(x any) { _ferryrt.Clear(x) }
 func _ferryID(v any) any { return v }
 `
 
+// renderer is display.Renderer as a type of this package, so that the
+// interface wrapper yaegi needs to pass interpreted values to compiled code
+// can be given for it whatever symbols the kernel has.
+type renderer interface {
+	MIMEBundle() (data, metadata map[string]any)
+}
+
+// _goeval_renderer is yaegi's interface wrapper for renderer.
+type _goeval_renderer struct {
+	IValue      any
+	WMIMEBundle func() (map[string]any, map[string]any)
+}
+
+func (w _goeval_renderer) MIMEBundle() (map[string]any, map[string]any) { return w.WMIMEBundle() }
+
 // rtClear implements the clear builtin for maps and slices.
 func rtClear(x any) {
 	v := reflect.ValueOf(x)
@@ -131,6 +156,7 @@ func New(opts Options) (*Evaluator, error) {
 		otherImports: map[string]bool{},
 		funcs:        map[string]*ast.FuncDecl{},
 		types:        map[string]string{},
+		varTypes:     map[string]string{},
 		decls:        map[string]*declInfo{},
 		docs:         map[string]*pkgDocs{},
 	}
@@ -140,7 +166,17 @@ func New(opts Options) (*Evaluator, error) {
 		Stdin:        opts.Stdin,
 		Unrestricted: true,
 	})
-	rt := interp.Exports{rtPath + "/rt": {"Clear": reflect.ValueOf(rtClear)}}
+	rt := interp.Exports{
+		rtPath + "/rt": {
+			"Clear": reflect.ValueOf(rtClear),
+			"Show":  reflect.ValueOf(func(r renderer) { e.shown = r }),
+			"Line":  reflect.ValueOf(func(l int) { e.line.Store(int64(l)) }),
+		},
+		// yaegi looks up the wrapper of an interface in its package.
+		reflect.TypeOf((*renderer)(nil)).Elem().PkgPath() + "/goeval": {
+			"_renderer": reflect.ValueOf((*_goeval_renderer)(nil)),
+		},
+	}
 	e.exports = append([]interp.Exports{stdlib.Symbols, unrestricted.Symbols}, opts.Symbols...)
 	for _, ex := range append(e.exports, rt) {
 		if err := e.interp.Use(ex); err != nil {
@@ -149,6 +185,17 @@ func New(opts Options) (*Evaluator, error) {
 		for k := range ex {
 			e.pkgKeys[path.Dir(k)] = k
 		}
+	}
+	// yaegi leaves os.Stdout and os.Stderr the process's own unless
+	// YAEGI_SPECIAL_STDIO is set in the environment: route them to the
+	// cell's streams, as fmt.Print* and log already are.
+	e.osStdin, e.osStdout, e.osStderr = opts.Stdin, opts.Stdout, e.stderr
+	if err := e.interp.Use(interp.Exports{"os/os": {
+		"Stdin":  reflect.ValueOf(&e.osStdin).Elem(),
+		"Stdout": reflect.ValueOf(&e.osStdout).Elem(),
+		"Stderr": reflect.ValueOf(&e.osStderr).Elem(),
+	}}); err != nil {
+		return nil, fmt.Errorf("goeval: using symbols: %w", err)
 	}
 	if _, err := e.interp.Eval(preamble); err != nil {
 		return nil, fmt.Errorf("goeval: preamble: %w", err)
@@ -221,6 +268,7 @@ func (e *Evaluator) packageSymbols(p string) map[string]reflect.Value {
 func (e *Evaluator) Eval(ctx context.Context, code string) (*kernel.Bundle, error) {
 	e.cellID++
 	id := e.cellID
+	e.shown = nil
 	e.cells[id] = code
 	chunks := splitCell(code)
 	var last *prepared
@@ -268,10 +316,35 @@ func (e *Evaluator) Eval(ctx context.Context, code string) (*kernel.Bundle, erro
 		}
 	}
 	data, md := display.MIMEBundle(val)
+	if last.renderer {
+		data, md = e.rendered(data, md)
+	}
 	if md == nil {
 		md = map[string]any{}
 	}
 	return &kernel.Bundle{Data: data, Metadata: md}, nil
+}
+
+// rendered returns the bundle of the renderer given to _ferryrt.Show by the
+// trailing expression, with the text/plain of plain when it has none; it
+// returns plain and its metadata when there is none.
+func (e *Evaluator) rendered(plain, plainMD map[string]any) (data, md map[string]any) {
+	r := e.shown
+	e.shown = nil
+	if r == nil {
+		return plain, plainMD
+	}
+	data, md = r.MIMEBundle()
+	if data == nil {
+		data = map[string]any{}
+	}
+	if md == nil {
+		md = map[string]any{}
+	}
+	if _, ok := data["text/plain"]; !ok {
+		data["text/plain"] = plain["text/plain"]
+	}
+	return data, md
 }
 
 // resultCount returns how many values expression x gives: 1 for anything
@@ -361,8 +434,17 @@ func (e *Evaluator) resultCount(x ast.Expr) int {
 
 // commit records the declarations of a chunk that ran.
 func (e *Evaluator) commit(p *prepared, code string) {
-	if !p.decl || p.file == nil {
+	if p.file == nil {
 		return
+	}
+	if !p.decl {
+		for _, st := range p.stmts {
+			e.declaredTypes(st, e.varTypes)
+		}
+		return
+	}
+	for _, d := range p.file.Decls {
+		e.declaredTypes(d, e.varTypes)
 	}
 	src := func(n ast.Node) string { return code[p.cellOff(n.Pos()):p.cellOff(n.End())] }
 	for _, d := range p.file.Decls {
@@ -471,6 +553,7 @@ func (e *Evaluator) run(ctx context.Context, cellID int, code string, p *prepare
 		return reflect.Value{}, e.compileError(err, cellID, code, p)
 	}
 	e.stderr.reset()
+	e.line.Store(int64(encodeLine(cellID, 1+strings.Count(code[:p.start], "\n"))))
 	var v reflect.Value
 	if p.decl {
 		v, err = e.interp.ExecuteWithContext(ctx, prog)
@@ -688,6 +771,20 @@ func (e *Evaluator) where(pos position, msg string) []string {
 	return []string{head, "    " + text, "    " + caret.String() + "^"}
 }
 
+// lineOf describes the line of pos, without a column: "cell line N" and
+// the line's source.
+func (e *Evaluator) lineOf(pos position) []string {
+	head := fmt.Sprintf("cell line %d", pos.line)
+	if pos.cell != e.cellID {
+		head = fmt.Sprintf("line %d of an earlier cell (#%d)", pos.line, pos.cell)
+	}
+	lines := strings.Split(e.cells[pos.cell], "\n")
+	if pos.line < 1 || pos.line > len(lines) {
+		return []string{head}
+	}
+	return []string{head, "    " + strings.TrimSpace(lines[pos.line-1])}
+}
+
 func (e *Evaluator) staticError(cellID int, code string, off int, name, msg string) *kernel.ExecError {
 	line := 1 + strings.Count(code[:off], "\n")
 	col := off - (strings.LastIndexByte(code[:off], '\n') + 1) + 1
@@ -733,6 +830,9 @@ func (e *Evaluator) compileError(err error, cellID int, code string, p *prepared
 				msg = "undefined name (yaegi reports: constant definition loop)"
 			}
 		}
+		if name, found := strings.CutPrefix(msg, "undefined: "); found && ok && pos.cell == cellID {
+			pos = e.identPos(p, code, pos, name)
+		}
 		if i == 0 {
 			ee.Value = msg
 		}
@@ -743,6 +843,49 @@ func (e *Evaluator) compileError(err error, cellID int, code string, p *prepared
 		}
 	}
 	return ee
+}
+
+// identPos returns the position of the first use of identifier name in p
+// at or after pos (yaegi reports the start of the statement), or pos.
+func (e *Evaluator) identPos(p *prepared, code string, pos position, name string) position {
+	if p.file == nil || pos.line < 1 {
+		return pos
+	}
+	lines := strings.SplitAfter(code, "\n")
+	if pos.line > len(lines) {
+		return pos
+	}
+	off := pos.col - 1
+	for _, l := range lines[:pos.line-1] {
+		off += len(l)
+	}
+	found := -1
+	ast.Inspect(p.file, func(n ast.Node) bool {
+		if found >= 0 || n == nil {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.SelectorExpr:
+			ast.Inspect(n.X, func(m ast.Node) bool {
+				if id, ok := m.(*ast.Ident); ok && found < 0 && id.Name == name && p.cellOff(id.Pos()) >= off {
+					found = p.cellOff(id.Pos())
+				}
+				return found < 0
+			})
+			return false
+		case *ast.Ident:
+			if n.Name == name && p.cellOff(n.Pos()) >= off {
+				found = p.cellOff(n.Pos())
+			}
+		}
+		return true
+	})
+	if found < 0 || found > len(code) {
+		return pos
+	}
+	line := 1 + strings.Count(code[:found], "\n")
+	col := found - (strings.LastIndexByte(code[:found], '\n') + 1) + 1
+	return position{cell: pos.cell, line: line, col: col}
 }
 
 var universe = map[string]bool{}
@@ -893,6 +1036,9 @@ func (e *Evaluator) runtimeError(err error, cellID int) error {
 		return ee
 	}
 	ee.Traceback = []string{ee.Name + ": " + ee.Value}
+	if pos := e.decodeLine(int(e.line.Load()), 0); pos.cell != 0 {
+		ee.Traceback = append(ee.Traceback, e.lineOf(pos)...)
+	}
 	// yaegi logs one "POS: panic: FUNC(...)" line per frame, innermost
 	// first; POS is the start of the function, not the failing line, so
 	// only the function names are shown.
@@ -901,7 +1047,7 @@ func (e *Evaluator) runtimeError(err error, cellID int) error {
 		fn := strings.TrimSuffix(strings.TrimPrefix(msg, "panic: "), "(...)")
 		switch {
 		case fn == "main":
-			ee.Traceback = append(ee.Traceback, "in the cell")
+			// The cell itself: its line is shown above.
 		case strings.HasPrefix(fn, "main."):
 			ee.Traceback = append(ee.Traceback, "in "+strings.TrimPrefix(fn, "main.")+"()")
 		default:

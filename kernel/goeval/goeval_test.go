@@ -191,7 +191,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "undefined in define (constant definition loop)", code: "a := 1\nb := a + nope",
 			wantName: "CompileError", wantValue: "undefined: nope",
-			wantTB: []string{"cell line 2, column 1: undefined: nope"},
+			wantTB: []string{"cell line 2, column 10: undefined: nope"},
 		},
 		{
 			name: "undefined in var decl", code: "var z = missing * 2",
@@ -215,7 +215,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "error on first line keeps column", code: "x := undefinedThing + 1",
 			wantName: "CompileError", wantValue: "undefined: undefinedThing",
-			wantTB: []string{"cell line 1, column 1"},
+			wantTB: []string{"cell line 1, column 6"},
 		},
 		{
 			name: "error after a rewrite on the same line", code: "import \"fmt\"\nfor i := range 3 { fmt.Print(i, nothing) }",
@@ -230,19 +230,19 @@ func TestErrors(t *testing.T) {
 		{
 			name: "panic", code: "x := 1\npanic(\"boom\")",
 			wantName: "panic", wantValue: "boom",
-			wantTB: []string{"panic: boom", "in the cell"},
+			wantTB: []string{"panic: boom", "cell line 2", `panic("boom")`},
 		},
 		{
 			name: "runtime error index", code: "s := []int{}\n_ = s[3]",
 			wantName: "RuntimeError", wantValue: "index out of range",
-			wantTB: []string{"in the cell"},
+			wantTB: []string{"cell line 2", "_ = s[3]"},
 		},
 		{
 			name:     "nil map in earlier cell's func",
 			setup:    []string{"func put() {\n\tvar m map[string]int\n\tm[\"a\"] = 1\n}"},
 			code:     "put()",
 			wantName: "RuntimeError", wantValue: "assignment to entry in nil map",
-			wantTB: []string{"assignment to entry in nil map", "in put()", "in the cell"},
+			wantTB: []string{"assignment to entry in nil map", "cell line 1", "put()", "in put()"},
 		},
 		{
 			name:     "type redefinition",

@@ -24,6 +24,9 @@ type prepared struct {
 	// rangeUnknown is set when the chunk ranges over an expression of
 	// unknown type (maybe an integer or a func yaegi cannot range over).
 	rangeUnknown bool
+	// renderer is set when the trailing expression is of a notebook type
+	// with a MIMEBundle method, given to _ferryrt.Show when it runs.
+	renderer bool
 }
 
 const (
@@ -331,6 +334,12 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 	var failure error
 	src := func(n ast.Node) string { return code[p.cellOff(n.Pos()):p.cellOff(n.End())] }
 	labels := map[ast.Stmt]*ast.LabeledStmt{}
+	// Record the line of each top-level statement as it starts, for the
+	// position of run-time panics (yaegi reports none).
+	for _, st := range p.stmts {
+		off := p.cellOff(st.Pos())
+		edits = append(edits, edit{off, off, fmt.Sprintf("_ferryrt.Line(%d); ", encodeLine(cellID, 1+strings.Count(code[:off], "\n")))})
+	}
 	ast.Inspect(p.file, func(n ast.Node) bool {
 		if failure != nil {
 			return false
@@ -459,6 +468,16 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 				if fl, ok := call.Fun.(*ast.FuncLit); ok && fl.Type.Results.NumFields() == 1 {
 					edits = append(edits, edit{p.cellOff(es.X.Pos()), p.cellOff(es.X.Pos()), "_ferryID("},
 						edit{p.cellOff(es.X.End()), p.cellOff(es.X.End()), ")"})
+				}
+			}
+			if _, lit := es.X.(*ast.CallExpr); !lit || !isFuncLitCall(es.X) {
+				local := e.localTypes(p.stmts[:len(p.stmts)-1])
+				if typ := e.staticType(es.X, local); typ != "" && e.hasMIMEBundle(typ) {
+					// Evaluate the value's bundle in the interpreter, where
+					// it has its methods: the value is given to _ferryrt.Show.
+					p.renderer = true
+					edits = append(edits, edit{p.cellOff(es.X.Pos()), p.cellOff(es.X.Pos()), "_ferryID(func() " + typ + " { _ferryv := "},
+						edit{p.cellOff(es.X.End()), p.cellOff(es.X.End()), "; _ferryrt.Show(_ferryv); return _ferryv }())"})
 				}
 			}
 		}
@@ -623,7 +642,10 @@ func (e *Evaluator) importEdits(p *prepared, code string, cellID int, d *ast.Gen
 		case prev == ip:
 			drop = append(drop, s)
 		default:
-			alias := "other" + name
+			alias := name + "2"
+			if dir := path.Base(path.Dir(ip)); dir != "." && dir != "/" && token.IsIdentifier(dir+name) {
+				alias = dir + name
+			}
 			return nil, e.staticError(cellID, code, p.cellOff(is.Pos()), "ImportConflict",
 				fmt.Sprintf("%s is already imported as %q in this session; a package cannot be re-imported under a used name: import %q with another name, e.g. import %s %q",
 					name, prev, ip, alias, ip))
@@ -642,4 +664,135 @@ func (e *Evaluator) importEdits(p *prepared, code string, cellID int, d *ast.Gen
 		edits = append(edits, edit{off, end, blank(code[off:end])})
 	}
 	return edits, nil
+}
+
+func isFuncLitCall(x ast.Expr) bool {
+	call, ok := x.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	_, ok = call.Fun.(*ast.FuncLit)
+	return ok
+}
+
+// typeText returns "T" or "*T" for a type expression naming a notebook type
+// T, else "".
+func (e *Evaluator) typeText(x ast.Expr) string {
+	switch x := x.(type) {
+	case *ast.ParenExpr:
+		return e.typeText(x.X)
+	case *ast.Ident:
+		if _, ok := e.types[x.Name]; ok {
+			return x.Name
+		}
+	case *ast.StarExpr:
+		if id, ok := x.X.(*ast.Ident); ok {
+			if _, ok := e.types[id.Name]; ok {
+				return "*" + id.Name
+			}
+		}
+	}
+	return ""
+}
+
+// staticType guesses the type of x when it is a notebook type T or *T:
+// a composite literal, its address, a call of a notebook function or a
+// variable declared with one of these. local gives the types of the
+// variables of the chunk. It returns "" when unknown.
+func (e *Evaluator) staticType(x ast.Expr, local map[string]string) string {
+	switch x := x.(type) {
+	case *ast.ParenExpr:
+		return e.staticType(x.X, local)
+	case *ast.CompositeLit:
+		if x.Type != nil {
+			return e.typeText(x.Type)
+		}
+	case *ast.UnaryExpr:
+		if x.Op == token.AND {
+			if t := e.staticType(x.X, local); t != "" && !strings.HasPrefix(t, "*") {
+				return "*" + t
+			}
+		}
+	case *ast.StarExpr:
+		if t := e.staticType(x.X, local); strings.HasPrefix(t, "*") {
+			return t[1:]
+		}
+	case *ast.CallExpr:
+		if id, ok := x.Fun.(*ast.Ident); ok {
+			if d, ok := e.funcs[id.Name]; ok && d.Type.Results.NumFields() == 1 {
+				return e.typeText(d.Type.Results.List[0].Type)
+			}
+			if len(x.Args) == 1 { // conversion T(v)
+				return e.typeText(id)
+			}
+		}
+	case *ast.Ident:
+		if t, ok := local[x.Name]; ok {
+			return t
+		}
+		return e.varTypes[x.Name]
+	}
+	return ""
+}
+
+// localTypes returns the notebook types of the variables the top-level
+// statements stmts declare.
+func (e *Evaluator) localTypes(stmts []ast.Stmt) map[string]string {
+	local := map[string]string{}
+	for _, st := range stmts {
+		e.declaredTypes(st, local)
+	}
+	return local
+}
+
+// declaredTypes records in m the notebook types of the variables that the
+// statement or declaration n declares (with "" for an unknown type).
+func (e *Evaluator) declaredTypes(n ast.Node, m map[string]string) {
+	switch n := n.(type) {
+	case *ast.DeclStmt:
+		e.declaredTypes(n.Decl, m)
+	case *ast.GenDecl:
+		if n.Tok != token.VAR {
+			return
+		}
+		for _, s := range n.Specs {
+			vs := s.(*ast.ValueSpec)
+			for i, id := range vs.Names {
+				switch {
+				case vs.Type != nil:
+					m[id.Name] = e.typeText(vs.Type)
+				case len(vs.Values) == len(vs.Names):
+					m[id.Name] = e.staticType(vs.Values[i], m)
+				default:
+					m[id.Name] = ""
+				}
+			}
+		}
+	case *ast.AssignStmt:
+		if n.Tok != token.DEFINE {
+			return
+		}
+		for i, l := range n.Lhs {
+			id, ok := l.(*ast.Ident)
+			if !ok {
+				continue
+			}
+			t := ""
+			if len(n.Lhs) == len(n.Rhs) {
+				t = e.staticType(n.Rhs[i], m)
+			}
+			m[id.Name] = t
+		}
+	}
+}
+
+// hasMIMEBundle reports whether values of typ ("T" or "*T") have a
+// notebook-declared MIMEBundle method giving two results.
+func (e *Evaluator) hasMIMEBundle(typ string) bool {
+	d, ok := e.decls[strings.TrimPrefix(typ, "*")+".MIMEBundle"]
+	if !ok || d.fn == nil || d.fn.Type.Params.NumFields() != 0 || d.fn.Type.Results.NumFields() != 2 {
+		return false
+	}
+	_, ptrRecv := d.fn.Recv.List[0].Type.(*ast.StarExpr)
+	return !ptrRecv || strings.HasPrefix(typ, "*")
 }
