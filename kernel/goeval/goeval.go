@@ -76,8 +76,8 @@ type Evaluator struct {
 	// values, as with yaegi's YAEGI_SPECIAL_STDIO).
 	osStdin            io.Reader
 	osStdout, osStderr io.Writer
-	docs         map[string]*pkgDocs      // cache of package documentation
-	mu           sync.Mutex               // guards docs for tests running Inspect concurrently
+	docs               map[string]*pkgDocs // cache of package documentation
+	mu                 sync.Mutex          // guards docs for tests running Inspect concurrently
 }
 
 var _ kernel.Evaluator = (*Evaluator)(nil)
