@@ -42,8 +42,11 @@ const Limitations = `Known limitations of the Ferry Go kernel (yaegi interpreter
   that blocks (time.Sleep, a network read) keeps running in the background;
   when it returns, the rest of that cell may still run. Interrupting also
   stops goroutines started by earlier cells.
-- A panic in a goroutine started by a cell (not recovered there) ends the
-  kernel process, as in a Go program.
+- A panic in a goroutine started by a cell is recovered and reported on the
+  cell's stderr; the kernel goes on. For "go f(x)" with a builtin f, a
+  spread slice (f(xs...)) or a single call argument (f(g())), the
+  arguments are evaluated in the new goroutine rather than at the go
+  statement.
 - A value of a notebook type with a MIMEBundle method is rendered by it when
   it is a cell's trailing expression and Ferry can see its type: a composite
   literal T{...} or &T{...}, a call of a notebook function returning T or *T,

@@ -136,6 +136,41 @@ func rtClear(x any) {
 	}
 }
 
+// goCall runs fn(args...) in a goroutine that turns a panic into a message
+// on the cell's stderr: a panic in a goroutine must not end the kernel.
+func (e *Evaluator) goCall(fn any, args ...any) {
+	f := reflect.ValueOf(fn)
+	if f.Kind() != reflect.Func {
+		panic(fmt.Sprintf("go: %T is not a function", fn))
+	}
+	t := f.Type()
+	in := make([]reflect.Value, len(args))
+	for i, a := range args {
+		if a != nil {
+			in[i] = reflect.ValueOf(a)
+			continue
+		}
+		// A nil interface argument: the zero value of the parameter.
+		pt := t.In(min(i, t.NumIn()-1))
+		if t.IsVariadic() && i >= t.NumIn()-1 {
+			pt = pt.Elem()
+		}
+		in[i] = reflect.Zero(pt)
+	}
+	go func() {
+		defer func() { e.goPanic(recover()) }()
+		f.Call(in)
+	}()
+}
+
+// goPanic reports the panic r (if any) of a goroutine started by a cell.
+func (e *Evaluator) goPanic(r any) {
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(e.stderr, "panic in a goroutine started by a cell (recovered; the kernel goes on): %v\n", r)
+}
+
 // New returns an Evaluator with a fresh interpreter.
 func New(opts Options) (*Evaluator, error) {
 	if opts.Stdout == nil {
@@ -168,9 +203,11 @@ func New(opts Options) (*Evaluator, error) {
 	})
 	rt := interp.Exports{
 		rtPath + "/rt": {
-			"Clear": reflect.ValueOf(rtClear),
-			"Show":  reflect.ValueOf(func(r renderer) { e.shown = r }),
-			"Line":  reflect.ValueOf(func(l int) { e.line.Store(int64(l)) }),
+			"Clear":   reflect.ValueOf(rtClear),
+			"Show":    reflect.ValueOf(func(r renderer) { e.shown = r }),
+			"Line":    reflect.ValueOf(func(l int) { e.line.Store(int64(l)) }),
+			"Go":      reflect.ValueOf(e.goCall),
+			"GoPanic": reflect.ValueOf(e.goPanic),
 		},
 		// yaegi looks up the wrapper of an interface in its package.
 		reflect.TypeOf((*renderer)(nil)).Elem().PkgPath() + "/goeval": {

@@ -361,6 +361,8 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 			if ed, ok := e.minMaxEdit(p, code, n, t); ok {
 				edits = append(edits, ed)
 			}
+		case *ast.GoStmt:
+			edits = append(edits, goEdits(p, n)...)
 		case *ast.TypeSpec:
 			if p.decl {
 				if prev, ok := e.types[n.Name.Name]; ok && prev != normalize(src(n)) {
@@ -795,4 +797,43 @@ func (e *Evaluator) hasMIMEBundle(typ string) bool {
 	}
 	_, ptrRecv := d.fn.Recv.List[0].Type.(*ast.StarExpr)
 	return !ptrRecv || strings.HasPrefix(typ, "*")
+}
+
+// goEdits make a panic in a goroutine started by a cell an error message
+// instead of the end of the kernel process. "go F(ARGS)" becomes
+// "_ferryrt.Go(F, ARGS)", which evaluates F and ARGS where the go statement
+// is, as Go does, and runs the call in a goroutine that recovers. Where that
+// form cannot express the call (a builtin, a spread slice, one call argument
+// that may return several values), the call is wrapped in a func literal
+// with a recovering defer instead, so its arguments are evaluated in the new
+// goroutine.
+func goEdits(p *prepared, g *ast.GoStmt) []edit {
+	call := g.Call
+	start, fun := p.cellOff(g.Pos()), p.cellOff(call.Fun.Pos())
+	wrap := call.Ellipsis.IsValid()
+	if id, ok := call.Fun.(*ast.Ident); ok && builtinFuncs[id.Name] {
+		wrap = true
+	}
+	if len(call.Args) == 1 {
+		if _, ok := call.Args[0].(*ast.CallExpr); ok {
+			wrap = true
+		}
+	}
+	if wrap {
+		return []edit{
+			{start, fun, "go func() { defer func() { _ferryrt.GoPanic(recover()) }(); "},
+			{p.cellOff(call.End()), p.cellOff(call.End()), " }()"},
+		}
+	}
+	lparen := p.cellOff(call.Lparen)
+	if len(call.Args) == 0 {
+		return []edit{{start, fun, "_ferryrt.Go("}, {lparen, p.cellOff(call.Rparen) + 1, ")"}}
+	}
+	return []edit{{start, fun, "_ferryrt.Go("}, {lparen, lparen + 1, ", "}}
+}
+
+var builtinFuncs = map[string]bool{
+	"append": true, "cap": true, "clear": true, "close": true, "complex": true, "copy": true,
+	"delete": true, "imag": true, "len": true, "make": true, "max": true, "min": true, "new": true,
+	"panic": true, "print": true, "println": true, "real": true, "recover": true,
 }
