@@ -2,61 +2,23 @@ package goeval
 
 import (
 	"fmt"
-	"go/ast"
-	"go/build"
-	"go/doc"
-	"go/parser"
-	"go/printer"
 	"go/token"
-	"os"
-	"path/filepath"
+	"go/types"
 	"reflect"
-	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/kernel/gosrc"
 )
 
-// IsComplete reports whether code is a complete cell; see kernel.Evaluator.
+// IsComplete reports whether code is a complete cell; see kernel.Evaluator
+// and gosrc.IsComplete.
 func (e *Evaluator) IsComplete(code string) (status, indent string) {
-	toks, errs := scanTokens(code)
-	for _, err := range errs {
-		switch err.Msg {
-		case "raw string literal not terminated", "comment not terminated":
-			return "incomplete", ""
-		}
-		return "invalid", ""
-	}
-	depth := 0
-	var lastTok token.Token
-	for _, t := range toks {
-		switch t.tok {
-		case token.LPAREN, token.LBRACK, token.LBRACE:
-			depth++
-		case token.RPAREN, token.RBRACK, token.RBRACE:
-			depth--
-			if depth < 0 {
-				return "invalid", ""
-			}
-		}
-		if t.tok != token.SEMICOLON || t.lit == ";" {
-			lastTok = t.tok
-		}
-	}
-	if depth > 0 {
-		return "incomplete", strings.Repeat("    ", depth)
-	}
-	if lastTok.IsOperator() {
-		switch lastTok {
-		case token.RPAREN, token.RBRACK, token.RBRACE, token.SEMICOLON, token.INC, token.DEC:
-		default:
-			return "incomplete", ""
-		}
-	}
-	return "complete", ""
+	return gosrc.IsComplete(code)
 }
 
 // byteOffset converts a cursor in code points to a byte offset.
@@ -71,25 +33,35 @@ func byteOffset(code string, cursor int) int {
 
 func isIdentRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// exprBefore returns the dotted name ending at byte offset off.
-func exprBefore(code string, off int) (string, int) {
-	start := off
-	for start > 0 {
-		r, n := utf8.DecodeLastRuneInString(code[:start])
-		if !isIdentRune(r) && r != '.' {
-			break
-		}
-		start -= n
+// predeclaredKind classifies a Go keyword or predeclared identifier for
+// completion.
+func predeclaredKind(name string) string {
+	if token.IsKeyword(name) {
+		return "keyword"
 	}
-	return code[start:off], start
+	switch types.Universe.Lookup(name).(type) {
+	case *types.TypeName:
+		return "type"
+	case *types.Const, *types.Nil:
+		return "constant"
+	}
+	return "function"
 }
-
-var keywords = strings.Fields(`break case chan const continue default defer else fallthrough for func go goto if import interface map package range return select struct switch type var`)
 
 // Complete returns completions for the code at cursor; see kernel.Evaluator.
 func (e *Evaluator) Complete(code string, cursor int) kernel.Completion {
+	res := kernel.Completion{CursorStart: cursor, CursorEnd: cursor}
 	off := byteOffset(code, cursor)
-	expr, _ := exprBefore(code, off)
+	_, start, _ := gosrc.ExprAt(code, off)
+	if start > 0 && code[start-1] == '.' {
+		return res // a selector on something other than a name, such as f().
+	}
+	expr := code[start:off] // the typed part of the chain
+	if expr == "" && off > 0 {
+		if r, _ := utf8.DecodeLastRuneInString(code[:off]); isIdentRune(r) {
+			return res // in a string, rune literal, comment or number
+		}
+	}
 	type cand struct{ name, kind string }
 	var cands []cand
 	prefix := expr
@@ -123,20 +95,8 @@ func (e *Evaluator) Complete(code string, cursor int) kernel.Completion {
 			}
 		}
 	} else {
-		for _, k := range keywords {
-			cands = append(cands, cand{k, "keyword"})
-		}
-		for n := range universe {
-			kind := "function"
-			switch {
-			case n == "true" || n == "false" || n == "iota" || n == "nil":
-				kind = "constant"
-			case intTypeNames[n] || strings.Contains("any bool comparable complex64 complex128 error float32 float64 string", n):
-				kind = "type"
-			}
-			if n != "_" {
-				cands = append(cands, cand{n, kind})
-			}
+		for _, n := range gosrc.Keywords {
+			cands = append(cands, cand{n, predeclaredKind(n)})
 		}
 		for n := range e.imports {
 			cands = append(cands, cand{n, "package"})
@@ -155,7 +115,6 @@ func (e *Evaluator) Complete(code string, cursor int) kernel.Completion {
 		}
 	}
 	seen := map[string]bool{}
-	var res kernel.Completion
 	sort.Slice(cands, func(i, j int) bool { return cands[i].name < cands[j].name })
 	for _, c := range cands {
 		if seen[c.name] || !strings.HasPrefix(c.name, prefix) || strings.HasPrefix(c.name, "_ferry") {
@@ -165,7 +124,6 @@ func (e *Evaluator) Complete(code string, cursor int) kernel.Completion {
 		res.Matches = append(res.Matches, c.name)
 		res.Types = append(res.Types, c.kind)
 	}
-	res.CursorEnd = cursor
 	res.CursorStart = cursor - utf8.RuneCountInString(prefix)
 	return res
 }
@@ -192,16 +150,7 @@ func symbolKind(v reflect.Value) string {
 // Inspect returns documentation for the symbol at cursor; see
 // kernel.Evaluator.
 func (e *Evaluator) Inspect(code string, cursor, detail int) (kernel.Bundle, bool) {
-	off := byteOffset(code, cursor)
-	end := off
-	for end < len(code) {
-		r, n := utf8.DecodeRuneInString(code[end:])
-		if !isIdentRune(r) {
-			break
-		}
-		end += n
-	}
-	expr, _ := exprBefore(code, end)
+	expr, _, _ := gosrc.ExprAt(code, byteOffset(code, cursor))
 	expr = strings.Trim(expr, ".")
 	if expr == "" {
 		return kernel.Bundle{}, false
@@ -213,19 +162,20 @@ func (e *Evaluator) Inspect(code string, cursor, detail int) (kernel.Bundle, boo
 	return kernel.Bundle{Data: map[string]any{"text/plain": text}, Metadata: map[string]any{}}, true
 }
 
+// describe documents expr, a dotted name: a package, a symbol of an imported
+// package (read from its source by gosrc.PackageDoc, else described from its
+// yaegi export), a cell-declared name, a global, or a keyword or predeclared
+// identifier.
 func (e *Evaluator) describe(expr string, detail int) (string, bool) {
 	parts := strings.Split(expr, ".")
-	// pkg.Name or pkg
+	// pkg, pkg.Name or pkg.Type.Method
 	if p, ok := e.imports[parts[0]]; ok {
-		name := ""
-		if len(parts) > 1 {
-			name = parts[1]
-			if len(parts) > 2 { // pkg.Type.Method
-				name = parts[1] + "." + parts[2]
+		name := strings.Join(parts[1:min(len(parts), 3)], ".")
+		if d, ok := gosrc.PackageDoc(p, name); ok {
+			if name == "" {
+				return strings.TrimRight(fmt.Sprintf("%s // import %q\n\n%s", d.Signature, p, d.Text), "\n"), true
 			}
-		}
-		if s, ok := e.pkgDoc(p, name, detail); ok {
-			return s, true
+			return formatDoc(d, detail), true
 		}
 		if name == "" {
 			return fmt.Sprintf("package %s // import %q", parts[0], p), true
@@ -240,14 +190,7 @@ func (e *Evaluator) describe(expr string, detail int) (string, bool) {
 		key = strings.Join(parts[len(parts)-2:], ".")
 	}
 	if d, ok := e.decls[key]; ok {
-		s := d.sig
-		if d.doc != "" {
-			s += "\n\n" + d.doc
-		}
-		if detail > 0 && d.src != d.sig {
-			s += "\n\n" + d.src
-		}
-		return strings.TrimRight(s, "\n"), true
+		return formatDoc(gosrc.Doc{Signature: d.sig, Text: d.doc, Source: d.src}, detail), true
 	}
 	if v, ok := e.globals()[parts[0]]; ok && len(parts) == 1 {
 		if c, ok := constString(v); ok {
@@ -257,22 +200,26 @@ func (e *Evaluator) describe(expr string, detail int) (string, bool) {
 			return fmt.Sprintf("var %s %s = %v", expr, v.Type(), v.Interface()), true
 		}
 	}
-	if len(parts) == 1 && (universe[expr] || contains(keywords, expr)) {
-		if s, ok := e.pkgDoc("builtin", expr, detail); ok {
-			return s, true
+	if len(parts) == 1 && slices.Contains(gosrc.Keywords, expr) {
+		if d, ok := gosrc.PackageDoc("builtin", expr); ok {
+			return formatDoc(d, detail), true
 		}
 		return expr + ": Go keyword", true
 	}
 	return "", false
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+// formatDoc renders d for Inspect: the signature, the doc comment and, when
+// detail > 0, the source.
+func formatDoc(d gosrc.Doc, detail int) string {
+	s := d.Signature
+	if d.Text != "" {
+		s += "\n\n" + strings.TrimRight(d.Text, "\n")
 	}
-	return false
+	if detail > 0 && d.Source != "" && d.Source != d.Signature {
+		s += "\n\n" + d.Source
+	}
+	return strings.TrimRight(s, "\n")
 }
 
 func describeValue(v reflect.Value) string {
@@ -283,130 +230,4 @@ func describeValue(v reflect.Value) string {
 		return "type " + v.Type().Elem().String()
 	}
 	return v.Type().String()
-}
-
-// pkgDocs is the parsed documentation of a package.
-type pkgDocs struct {
-	pkg  *doc.Package
-	fset *token.FileSet
-}
-
-func goroot() string {
-	if r := runtime.GOROOT(); r != "" {
-		return r
-	}
-	return "/usr/local/go"
-}
-
-// loadDocs reads the documentation of the package at import path p.
-func (e *Evaluator) loadDocs(p string) *pkgDocs {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if d, ok := e.docs[p]; ok {
-		return d
-	}
-	e.docs[p] = nil
-	dir := filepath.Join(goroot(), "src", filepath.FromSlash(p))
-	if _, err := os.Stat(dir); err != nil {
-		bp, err := build.Default.Import(p, ".", build.FindOnly)
-		if err != nil {
-			return nil
-		}
-		dir = bp.Dir
-	}
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, parser.ParseComments)
-	if err != nil && len(pkgs) == 0 {
-		return nil
-	}
-	var files []*ast.File
-	for name, pkg := range pkgs {
-		if strings.HasSuffix(name, "_test") {
-			continue
-		}
-		for _, f := range pkg.Files {
-			files = append(files, f)
-		}
-	}
-	sort.Slice(files, func(i, j int) bool { return fset.File(files[i].Pos()).Name() < fset.File(files[j].Pos()).Name() })
-	mode := doc.Mode(0)
-	if p == "builtin" {
-		mode = doc.AllDecls
-	}
-	dp, err := doc.NewFromFiles(fset, files, p, mode)
-	if err != nil {
-		return nil
-	}
-	e.docs[p] = &pkgDocs{pkg: dp, fset: fset}
-	return e.docs[p]
-}
-
-// pkgDoc documents name ("", "F", "T" or "T.M") of package p.
-func (e *Evaluator) pkgDoc(p, name string, detail int) (string, bool) {
-	d := e.loadDocs(p)
-	if d == nil {
-		return "", false
-	}
-	pr := func(decl ast.Node, docText string) (string, bool) {
-		var b strings.Builder
-		if fd, ok := decl.(*ast.FuncDecl); ok && detail == 0 {
-			c := *fd
-			c.Body, c.Doc = nil, nil
-			decl = &c
-		}
-		if gd, ok := decl.(*ast.GenDecl); ok {
-			c := *gd
-			c.Doc = nil
-			decl = &c
-		}
-		printer.Fprint(&b, d.fset, decl)
-		if docText != "" {
-			b.WriteString("\n\n" + strings.TrimRight(docText, "\n"))
-		}
-		return b.String(), true
-	}
-	if name == "" {
-		return fmt.Sprintf("package %s // import %q\n\n%s", d.pkg.Name, p, strings.TrimRight(d.pkg.Doc, "\n")), true
-	}
-	typ, method, _ := strings.Cut(name, ".")
-	findFunc := func(fs []*doc.Func) *doc.Func {
-		for _, f := range fs {
-			if f.Name == name || f.Name == method {
-				return f
-			}
-		}
-		return nil
-	}
-	if method == "" {
-		if f := findFunc(d.pkg.Funcs); f != nil {
-			return pr(f.Decl, f.Doc)
-		}
-	}
-	for _, t := range d.pkg.Types {
-		if method == "" {
-			if f := findFunc(t.Funcs); f != nil {
-				return pr(f.Decl, f.Doc)
-			}
-			if t.Name == name {
-				return pr(t.Decl, t.Doc)
-			}
-			for _, v := range append(append([]*doc.Value{}, t.Consts...), t.Vars...) {
-				if contains(v.Names, name) {
-					return pr(v.Decl, v.Doc)
-				}
-			}
-		} else if t.Name == typ {
-			if f := findFunc(t.Methods); f != nil {
-				return pr(f.Decl, f.Doc)
-			}
-		}
-	}
-	for _, v := range append(append([]*doc.Value{}, d.pkg.Consts...), d.pkg.Vars...) {
-		if contains(v.Names, name) {
-			return pr(v.Decl, v.Doc)
-		}
-	}
-	return "", false
 }

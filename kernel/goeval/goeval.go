@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/kernel/gosrc"
 	"github.com/ferryml/ferry/widgets/display"
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
@@ -76,8 +77,6 @@ type Evaluator struct {
 	// values, as with yaegi's YAEGI_SPECIAL_STDIO).
 	osStdin            io.Reader
 	osStdout, osStderr io.Writer
-	docs               map[string]*pkgDocs // cache of package documentation
-	mu                 sync.Mutex          // guards docs for tests running Inspect concurrently
 }
 
 var _ kernel.Evaluator = (*Evaluator)(nil)
@@ -193,7 +192,6 @@ func New(opts Options) (*Evaluator, error) {
 		types:        map[string]string{},
 		varTypes:     map[string]string{},
 		decls:        map[string]*declInfo{},
-		docs:         map[string]*pkgDocs{},
 	}
 	e.interp = interp.New(interp.Options{
 		Stdout:       opts.Stdout,
@@ -491,7 +489,7 @@ func (e *Evaluator) commit(p *prepared, code string) {
 			info.sig = strings.TrimSpace(src(d)[:p.cellOff(d.Type.End())-p.cellOff(d.Pos())])
 			name := d.Name.Name
 			if d.Recv != nil && len(d.Recv.List) == 1 {
-				name = recvTypeName(d.Recv.List[0].Type) + "." + name
+				name = gosrc.RecvTypeName(d) + "." + name
 			} else {
 				e.funcs[name] = d
 			}
@@ -527,25 +525,6 @@ func (e *Evaluator) commit(p *prepared, code string) {
 					}
 				}
 			}
-		}
-	}
-}
-
-func recvTypeName(x ast.Expr) string {
-	for {
-		switch t := x.(type) {
-		case *ast.StarExpr:
-			x = t.X
-		case *ast.IndexExpr:
-			x = t.X
-		case *ast.IndexListExpr:
-			x = t.X
-		case *ast.ParenExpr:
-			x = t.X
-		case *ast.Ident:
-			return t.Name
-		default:
-			return ""
 		}
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/ferryml/ferry/kernel"
 )
 
-// evalCancelled runs code and cancels it after delay; it returns the error
-// and how long Eval took after the cancellation.
-func evalCancelled(t *testing.T, te *testEval, code string, delay time.Duration) (error, time.Duration) {
+// evalCancelled runs code and cancels it after delay; it returns how long
+// Eval took after the cancellation, and the error.
+func evalCancelled(t *testing.T, te *testEval, code string, delay time.Duration) (time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -20,7 +20,7 @@ func evalCancelled(t *testing.T, te *testEval, code string, delay time.Duration)
 	timer := time.AfterFunc(delay, func() { cancelled = time.Now(); cancel() })
 	t.Cleanup(func() { timer.Stop() })
 	_, err := te.Eval(ctx, code)
-	return err, time.Since(cancelled)
+	return time.Since(cancelled), err
 }
 
 func TestInterrupt(t *testing.T) {
@@ -38,7 +38,7 @@ func TestInterrupt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			te := newEval(t)
 			te.mustEval(t, `import "time"`)
-			err, took := evalCancelled(t, te, tt.code, 50*time.Millisecond)
+			took, err := evalCancelled(t, te, tt.code, 50*time.Millisecond)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("Eval error = %v, want one wrapping context.Canceled", err)
 			}

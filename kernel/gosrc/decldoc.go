@@ -137,7 +137,7 @@ func regionDoc(text, name string) (Doc, bool) {
 		switch decl := decl.(type) {
 		case *ast.FuncDecl:
 			n := decl.Name.Name
-			if r := recvTypeName(decl); r != "" {
+			if r := RecvTypeName(decl); r != "" {
 				n = r + "." + n
 			} else if decl.Recv != nil {
 				continue

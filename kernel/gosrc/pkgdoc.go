@@ -20,6 +20,9 @@ import (
 // the package itself) in the package importPath, read from GOROOT sources
 // (or the module cache for module paths) when present.
 //
+// The pseudo-package "builtin" documents Go's predeclared identifiers
+// ("len", "int", "nil", ...).
+//
 // name is a constant, variable, function or type name, or a method "T.M"
 // (also accepted as "(*T).M" or "*T.M"). The Signature of a function or
 // method is its declaration without body; of a type, its declaration with
@@ -133,7 +136,11 @@ func parsePackage(importPath, dir string) *pkgInfo {
 	if len(files) == 0 {
 		return nil
 	}
-	dp, err := doc.NewFromFiles(fset, files, importPath, doc.PreserveAST)
+	mode := doc.PreserveAST
+	if importPath == "builtin" {
+		mode |= doc.AllDecls // its documented names (len, int, nil, …) are lower-case
+	}
+	dp, err := doc.NewFromFiles(fset, files, importPath, mode)
 	if err != nil {
 		return nil
 	}

@@ -124,9 +124,11 @@ func specHasName(spec ast.Spec, name string) bool {
 	return false
 }
 
-// recvTypeName returns the base type name of a method receiver ("T" for
-// "(t *T[K])"), or "" when fd is not a method.
-func recvTypeName(fd *ast.FuncDecl) string {
+// RecvTypeName returns the base type name of the receiver of method fd ("T"
+// for "func (t *T[K]) M()"), or "" when fd is not a method or its receiver
+// type is malformed. "T.M" is the name DeclDoc and PackageDoc accept for the
+// method.
+func RecvTypeName(fd *ast.FuncDecl) string {
 	if fd.Recv == nil || len(fd.Recv.List) == 0 {
 		return ""
 	}
