@@ -1,7 +1,7 @@
 # Ferry — build, lint, test, benchmark.
 #
 #   make build        bin/ferry
-#   make test         lint + go test -race + Python protocol/notebook tests
+#   make test         lint + go test -race + short fuzz runs + Python protocol/notebook tests
 #   make bench        Ferry kernel vs ipykernel (prints a Markdown table)
 #   make bench-write  ... and writes docs/benchmarks.md
 #
@@ -19,14 +19,14 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # The Debian python must not see a pyenv/venv's packages.
 PYENV := env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: all build test lint gofmt vet staticcheck tools go-test py-test bench bench-write clean
+.PHONY: all build test lint gofmt vet staticcheck tools go-test fuzz py-test bench bench-write clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ferry
 
-test: lint go-test py-test
+test: lint go-test fuzz py-test
 
 lint: gofmt vet staticcheck
 
@@ -50,6 +50,17 @@ $(STATICCHECK):
 
 go-test:
 	$(GO) test -race ./...
+	# Tests that -race skips (interpreted goroutines outliving their Eval: a
+	# data race inside yaegi), run without the race detector.
+	$(GO) test -count=1 ./kernel/goeval
+
+# A short run of each fuzzer (the seed corpus already runs in go-test);
+# FUZZTIME=5m for a longer hunt.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./kernel
+	$(GO) test -run='^$$' -fuzz='^FuzzIsComplete$$' -fuzztime=$(FUZZTIME) ./kernel/gosrc
+	$(GO) test -run='^$$' -fuzz='^FuzzExprAt$$' -fuzztime=$(FUZZTIME) ./kernel/gosrc
 
 py-test: build
 	cd test && FERRY_BIN=$(abspath $(BIN)) $(PYENV) $(PYTHON) -m pytest -v -p no:cacheprovider $(PYTEST_ARGS)

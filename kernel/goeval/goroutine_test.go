@@ -40,6 +40,7 @@ func TestGoroutinePanic(t *testing.T) {
 	}
 
 	t.Run("arguments evaluated at the go statement", func(t *testing.T) {
+		skipUnderRace(t)
 		te.mustEval(t, "ch := make(chan int, 1)\nx := 1\nfunc send(c chan int, v int) { c <- v }")
 		te.mustEval(t, "go send(ch, x)\nx = 2")
 		if got := te.mustEval(t, "<-ch"); got != "1" {

@@ -24,6 +24,7 @@ func evalCancelled(t *testing.T, te *testEval, code string, delay time.Duration)
 }
 
 func TestInterrupt(t *testing.T) {
+	skipUnderRace(t)
 	tests := []struct {
 		name      string
 		code      string

@@ -1,0 +1,5 @@
+//go:build !race
+
+package goeval
+
+const raceEnabled = false
