@@ -153,6 +153,27 @@ def test_kernelspec_name(tmp_path):
     assert spec["language"] == "go"
 
 
+def test_user_install_and_jupyter_console(tmp_path):
+    """`ferry kernelspec install --user`, then Jupyter's own tools use it."""
+    import json
+    import subprocess
+
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(tmp_path / "data"), JUPYTER_PATH="")
+    env.update(fe.setup()["spec"].get("env", {}))
+    env["JUPYTER_DATA_DIR"] = str(tmp_path / "data")
+    subprocess.run([fe.ferry_bin(), "kernelspec", "install", "--user"], check=True, env=env, stdin=subprocess.DEVNULL)
+    out = subprocess.run(["jupyter", "kernelspec", "list", "--json"], check=True, env=env, capture_output=True, text=True)
+    specs = json.loads(out.stdout)["kernelspecs"]
+    assert specs["ferry"]["resource_dir"].startswith(str(tmp_path / "data")), specs
+    con = subprocess.run(
+        ["jupyter", "console", "--kernel", "ferry", "--simple-prompt"],
+        input='6*7\nfmt.Println("from the console")\n',
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert "Out[1]: 42" in con.stdout, con.stdout + con.stderr
+    assert "from the console" in con.stdout, con.stdout + con.stderr
+
+
 def test_kernel_info(kc):
     msg_id = kc.kernel_info()
     reply = fe.shell_reply(kc, msg_id, "kernel_info_reply")
