@@ -6,6 +6,7 @@ require (
 	github.com/apache/arrow-go/v18 v18.8.0
 	github.com/go-zeromq/zmq4 v0.17.0
 	github.com/goccy/go-json v0.10.6
+	github.com/gorilla/websocket v1.5.3
 	github.com/traefik/yaegi v0.16.1
 	gonum.org/v1/gonum v0.17.0
 )
