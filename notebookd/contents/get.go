@@ -1,0 +1,309 @@
+package contents
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ferryml/ferry/notebookd"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// mimetypes are the types of common notebook-side files, as Python's
+// mimetypes module names them, whatever the system's MIME tables say.
+var mimetypes = map[string]string{
+	".txt":  "text/plain",
+	".py":   "text/x-python",
+	".md":   "text/markdown",
+	".csv":  "text/csv",
+	".json": "application/json",
+	".html": "text/html",
+	".css":  "text/css",
+	".js":   "text/javascript",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".jpg":  "image/jpeg",
+	".jpeg": "image/jpeg",
+	".gif":  "image/gif",
+	".pdf":  "application/pdf",
+	".go":   "text/x-go",
+}
+
+// mimetypeOf guesses a file's MIME type from its extension, without
+// parameters; nil when unknown.
+func mimetypeOf(name string) *string {
+	ext := filepath.Ext(name)
+	if ext == "" {
+		return nil
+	}
+	t, ok := mimetypes[strings.ToLower(ext)]
+	if !ok {
+		t = mime.TypeByExtension(ext)
+	}
+	if t == "" {
+		return nil
+	}
+	if mt, _, err := mime.ParseMediaType(t); err == nil {
+		t = mt
+	}
+	return &t
+}
+
+// typeOf is the contents type of a directory entry.
+func typeOf(name string, fi os.FileInfo) string {
+	switch {
+	case fi.IsDir():
+		return "directory"
+	case strings.HasSuffix(name, ".ipynb"):
+		return "notebook"
+	default:
+		return "file"
+	}
+}
+
+// baseModel is the model of an entry without content.
+func baseModel(api string, fi os.FileInfo, typ string) *notebookd.Model {
+	m := &notebookd.Model{
+		Name:         path.Base("/" + api),
+		Path:         api,
+		Type:         typ,
+		Writable:     fi.Mode().Perm()&0o200 != 0,
+		Created:      created(fi),
+		LastModified: fi.ModTime().UTC(),
+	}
+	if api == "" {
+		m.Name = ""
+	}
+	if typ != "directory" {
+		m.Size = ptr(fi.Size())
+	}
+	if typ == "file" {
+		m.Mimetype = mimetypeOf(m.Name)
+	}
+	return m
+}
+
+// Get returns the model of the file, notebook or directory at p.
+func (m *Manager) Get(ctx context.Context, p string, opt notebookd.GetOptions) (*notebookd.Model, error) {
+	switch opt.Type {
+	case "", "file", "notebook", "directory":
+	default:
+		return nil, notebookd.Errorf(http.StatusBadRequest, "Type %q is invalid", opt.Type)
+	}
+	switch opt.Format {
+	case "", "text", "base64":
+	default:
+		return nil, notebookd.Errorf(http.StatusBadRequest, "Format %q is invalid", opt.Format)
+	}
+	t, err := m.existing(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if t.isDir() {
+		if opt.Type != "" && opt.Type != "directory" {
+			return nil, notebookd.Errorf(http.StatusBadRequest, "%s is a directory, not a %s", t.api, opt.Type)
+		}
+		return m.dirModel(ctx, t, opt.Content)
+	}
+	switch {
+	case opt.Type == "directory":
+		return nil, notebookd.Errorf(http.StatusBadRequest, "%s is not a directory", t.api)
+	case opt.Type == "notebook" || (opt.Type == "" && strings.HasSuffix(t.api, ".ipynb")):
+		return m.notebookModel(t, opt)
+	default:
+		return m.fileModel(t, opt)
+	}
+}
+
+func (m *Manager) dirModel(ctx context.Context, t *target, content bool) (*notebookd.Model, error) {
+	model := baseModel(t.api, t.info, "directory")
+	if !content {
+		return model, nil
+	}
+	entries, err := os.ReadDir(t.real)
+	if err != nil {
+		return nil, osError("listing", t.api, err)
+	}
+	children := []*notebookd.Model{}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := e.Name()
+		if (!m.allowHidden && strings.HasPrefix(name, ".")) || hiddenByGlob(name) || name == checkpointDir {
+			continue
+		}
+		if strings.IndexByte(name, 0) >= 0 || strings.Contains(name, "/") {
+			continue
+		}
+		full := filepath.Join(t.real, name)
+		var fi os.FileInfo
+		if e.Type()&fs.ModeSymlink != 0 {
+			real, err := filepath.EvalSymlinks(full)
+			if err != nil || !m.within(real) {
+				continue // dangling, or leads out of the root
+			}
+			if fi, err = os.Stat(real); err != nil {
+				continue
+			}
+		} else if fi, err = e.Info(); err != nil {
+			continue // removed meanwhile
+		}
+		if !fi.IsDir() && !fi.Mode().IsRegular() {
+			continue // sockets, devices, fifos
+		}
+		child := path.Join(t.api, name)
+		children = append(children, baseModel(child, fi, typeOf(name, fi)))
+	}
+	model.Content = children
+	model.Format = ptr("json")
+	return model, nil
+}
+
+func readFile(t *target) ([]byte, error) {
+	if !t.info.Mode().IsRegular() {
+		return nil, notebookd.Errorf(http.StatusBadRequest, "%s is not a regular file", t.api)
+	}
+	b, err := os.ReadFile(t.real)
+	if err != nil {
+		return nil, osError("reading", t.api, err)
+	}
+	return b, nil
+}
+
+func setHash(model *notebookd.Model, b []byte) {
+	sum := sha256.Sum256(b)
+	model.Hash = ptr(hex.EncodeToString(sum[:]))
+	model.HashAlgorithm = ptr("sha256")
+}
+
+func (m *Manager) fileModel(t *target, opt notebookd.GetOptions) (*notebookd.Model, error) {
+	model := baseModel(t.api, t.info, "file")
+	if !opt.Content && !opt.Hash {
+		return model, nil
+	}
+	b, err := readFile(t)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Hash {
+		setHash(model, b)
+	}
+	if !opt.Content {
+		return model, nil
+	}
+	format := opt.Format
+	if format == "" {
+		format = "text"
+		if !utf8.Valid(b) {
+			format = "base64"
+		}
+	}
+	switch format {
+	case "text":
+		if !utf8.Valid(b) {
+			return nil, notebookd.Errorf(http.StatusBadRequest, "%s is not UTF-8 encoded", t.api)
+		}
+		model.Content = string(b)
+		if model.Mimetype == nil {
+			model.Mimetype = ptr("text/plain")
+		}
+	default:
+		model.Content = base64.StdEncoding.EncodeToString(b)
+		if model.Mimetype == nil {
+			model.Mimetype = ptr("application/octet-stream")
+		}
+	}
+	model.Format = &format
+	return model, nil
+}
+
+func (m *Manager) notebookModel(t *target, opt notebookd.GetOptions) (*notebookd.Model, error) {
+	model := baseModel(t.api, t.info, "notebook")
+	if !opt.Content && !opt.Hash {
+		return model, nil
+	}
+	b, err := readFile(t)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Hash {
+		setHash(model, b)
+	}
+	if !opt.Content {
+		return model, nil
+	}
+	nb, err := parseNotebook(b)
+	if err != nil {
+		return nil, notebookd.Errorf(http.StatusBadRequest, "Unreadable Notebook: %s %v", t.api, err)
+	}
+	model.Content = nb
+	model.Format = ptr("json")
+	return model, nil
+}
+
+// parseNotebook decodes a notebook's JSON, numbers as json.Number so that
+// they are written back as they were read.
+func parseNotebook(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var nb map[string]any
+	if err := dec.Decode(&nb); err != nil {
+		return nil, err
+	}
+	if nb == nil {
+		return nil, errors.New("not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the top-level JSON object")
+	}
+	return nb, nil
+}
+
+// Open opens the file at p for reading (the /files/<path> endpoint).
+func (m *Manager) Open(ctx context.Context, p string) (io.ReadSeekCloser, os.FileInfo, error) {
+	t, err := m.existing(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.isDir() || !t.info.Mode().IsRegular() {
+		return nil, nil, notebookd.Errorf(http.StatusNotFound, "%s is not a file", t.api)
+	}
+	f, err := os.Open(t.real)
+	if err != nil {
+		return nil, nil, osError("opening", t.api, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, osError("opening", t.api, err)
+	}
+	return f, fi, nil
+}
+
+// LocalPath returns the absolute OS path, symbolic links resolved, of the
+// directory p.
+func (m *Manager) LocalPath(p string) (string, error) {
+	t, err := m.existing(context.Background(), p)
+	if err != nil {
+		return "", err
+	}
+	if !t.isDir() {
+		return "", notebookd.Errorf(http.StatusBadRequest, "%s is not a directory", t.api)
+	}
+	return t.real, nil
+}

@@ -1,0 +1,534 @@
+package notebookd
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ServerVersion is the jupyter_server version the API reports at /api:
+// Ferry speaks that version's REST and websocket protocols.
+const ServerVersion = "2.14.2"
+
+// LabVersion is the JupyterLab version the page reports (appVersion).
+const LabVersion = "4.6.0"
+
+// Config configures a Server.
+type Config struct {
+	Contents Contents
+	Kernels  Kernels
+
+	// IP and Port are where ListenAndServe listens (127.0.0.1:8888 by
+	// default). When Port is taken the next ones are tried, up to 50.
+	IP   string
+	Port int
+	// BaseURL is the path prefix of every route ("/" by default).
+	BaseURL string
+
+	// Token is the access token. Empty with an empty PasswordHash means a
+	// random one; empty with PasswordHash set means password login only.
+	Token string
+	// PasswordHash is a hash from HashPassword; it enables /login with a
+	// password.
+	PasswordHash string
+	// AllowOrigin is the allowed cross-origin Origin: "" allows only the
+	// same origin, "*" allows any.
+	AllowOrigin string
+	// AllowRemoteAccess turns the Host header check off (by default only
+	// localhost and loopback addresses are served, against DNS
+	// rebinding). It is implied when IP is not a loopback address, as in
+	// Jupyter Server.
+	AllowRemoteAccess bool
+
+	// LabAssetsDir is the directory of the built JupyterLab app
+	// (index.html, static files, schemas/, themes/). Empty: /lab answers
+	// 503 with how to build it.
+	LabAssetsDir string
+	// DataDir holds server state: config/, lab/user-settings/,
+	// lab/workspaces/.
+	DataDir string
+
+	Version string
+	Logger  *slog.Logger
+	// Out, when set, receives the "open this URL" banner of ListenAndServe.
+	Out io.Writer
+}
+
+// Server is the notebook server.
+type Server struct {
+	cfg     Config
+	base    string // "/" or "/prefix/"
+	log     *slog.Logger
+	handler http.Handler
+	started time.Time
+
+	activityMu   sync.Mutex
+	lastActivity time.Time
+
+	loginMu  sync.Mutex
+	logins   map[string]bool // login cookie values
+	sessions *sessionStore
+
+	remote bool
+
+	addrMu sync.Mutex
+	addr   string
+}
+
+// NewServer checks cfg and returns a Server.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Contents == nil || cfg.Kernels == nil {
+		return nil, errors.New("notebookd: Config.Contents and Config.Kernels are required")
+	}
+	if cfg.IP == "" {
+		cfg.IP = "127.0.0.1"
+	}
+	if cfg.Port == 0 {
+		cfg.Port = 8888
+	}
+	base := "/" + strings.Trim(cfg.BaseURL, "/") + "/"
+	if base == "//" {
+		base = "/"
+	}
+	if strings.ContainsAny(base, "?#") || strings.Contains(base, "/../") || strings.Contains(base, "/./") {
+		return nil, fmt.Errorf("notebookd: invalid BaseURL %q", cfg.BaseURL)
+	}
+	if cfg.PasswordHash != "" {
+		if _, _, _, err := parsePasswordHash(cfg.PasswordHash); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Token == "" && cfg.PasswordHash == "" {
+		cfg.Token = randomHex(24)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	s := &Server{
+		cfg:          cfg,
+		base:         base,
+		log:          cfg.Logger,
+		started:      time.Now().UTC(),
+		lastActivity: time.Now().UTC(),
+		logins:       map[string]bool{},
+		sessions:     newSessionStore(),
+		remote:       cfg.AllowRemoteAccess || !isLoopbackHost(cfg.IP),
+	}
+	s.handler = http.HandlerFunc(s.serveHTTP)
+	return s, nil
+}
+
+// Token returns the access token ("" when only a password is accepted).
+func (s *Server) Token() string { return s.cfg.Token }
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Addr returns the address ListenAndServe listens on, once it does.
+func (s *Server) Addr() string {
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	return s.addr
+}
+
+// URL returns the URL of JupyterLab on addr, with the token.
+func (s *Server) URL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = addr, strconv.Itoa(s.cfg.Port)
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	u := "http://" + net.JoinHostPort(host, port) + s.base + "lab"
+	if s.cfg.Token != "" {
+		u += "?token=" + url.QueryEscape(s.cfg.Token)
+	}
+	return u
+}
+
+// ListenAndServe listens on cfg.IP:cfg.Port (or one of the next 50 ports
+// when it is taken), serves until ctx is done, then shuts down gracefully
+// and closes the kernels.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := s.listen()
+	if err != nil {
+		return err
+	}
+	s.addrMu.Lock()
+	s.addr = ln.Addr().String()
+	s.addrMu.Unlock()
+	u := s.URL(ln.Addr().String())
+	s.log.Info("serving JupyterLab", "url", u)
+	if s.cfg.Out != nil {
+		fmt.Fprintf(s.cfg.Out, "Ferry %s notebook server is running at:\n    %s\n", s.cfg.Version, u)
+		if s.cfg.Token == "" {
+			fmt.Fprintln(s.cfg.Out, "    (log in with the configured password)")
+		}
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		_ = s.cfg.Kernels.Close(context.WithoutCancel(ctx))
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	s.log.Info("shutting down")
+	err = srv.Shutdown(sctx)
+	if kerr := s.cfg.Kernels.Close(sctx); err == nil {
+		err = kerr
+	}
+	<-errc
+	return err
+}
+
+func (s *Server) listen() (net.Listener, error) {
+	var lastErr error
+	for i := 0; i <= 50; i++ {
+		port := s.cfg.Port + i
+		if s.cfg.Port < 0 {
+			port = 0
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.IP, strconv.Itoa(port)))
+		if err == nil {
+			return ln, nil
+		}
+		lastErr = err
+		if !errors.Is(err, syscall.EADDRINUSE) || s.cfg.Port < 0 {
+			break
+		}
+		s.log.Info("port in use, trying the next one", "port", port)
+	}
+	return nil, fmt.Errorf("notebookd: listen: %w", lastErr)
+}
+
+// serveHTTP checks Host and Origin, then routes.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "dur", time.Since(start))
+	}()
+	w = rw
+	if !s.remote && !isLoopbackHost(hostOnly(r.Host)) {
+		s.writeError(w, Errorf(http.StatusForbidden, "Host %q is not allowed: start the server with --allow-remote-access to serve other hosts", r.Host))
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !s.originAllowed(r, origin) {
+			s.writeError(w, Errorf(http.StatusForbidden, "cross-origin request from %q is not allowed (see --allow-origin)", origin))
+			return
+		}
+		if s.cfg.AllowOrigin != "" {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Allow-Credentials", "true")
+			w.Header().Add("Vary", "Origin")
+			if r.Method == http.MethodOptions {
+				w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+				w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-XSRFToken, X-Requested-With")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+	}
+	p := r.URL.EscapedPath()
+	if p+"/" == s.base {
+		p = s.base
+	}
+	if !strings.HasPrefix(p, s.base) {
+		http.NotFound(w, r)
+		return
+	}
+	s.route(w, r, strings.TrimPrefix(p, s.base))
+}
+
+// route dispatches on the escaped path below the base URL.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, p string) {
+	switch {
+	case p == "":
+		target := s.base + "lab"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+	case p == "login":
+		s.handleLogin(w, r)
+	case p == "logout":
+		s.handleLogout(w, r)
+	case p == "lab" || p == "lab/" || strings.HasPrefix(p, "lab/tree") || strings.HasPrefix(p, "lab/workspaces/"):
+		s.page(w, r, p)
+	case strings.HasPrefix(p, "static/lab/"):
+		s.serveLabStatic(w, r, strings.TrimPrefix(p, "static/lab/"))
+	case strings.HasPrefix(p, "lab/api/themes/"):
+		s.serveLabThemes(w, r, strings.TrimPrefix(p, "lab/api/themes/"))
+	case p == "api" || p == "api/" || strings.HasPrefix(p, "api/") || strings.HasPrefix(p, "lab/api/") ||
+		strings.HasPrefix(p, "files/") || strings.HasPrefix(p, "kernelspecs/"):
+		s.api(w, r, p)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// api serves the authenticated routes.
+func (s *Server) api(w http.ResponseWriter, r *http.Request, p string) {
+	if _, ok := s.authorize(w, r, true); !ok {
+		return
+	}
+	s.touch()
+	var err error
+	switch {
+	case p == "api" || p == "api/":
+		err = s.handleAPI(w, r)
+	case p == "api/status":
+		err = s.handleStatus(w, r)
+	case p == "api/me":
+		err = s.handleMe(w, r)
+	case strings.HasPrefix(p, "api/config/"):
+		err = s.handleConfig(w, r, strings.TrimPrefix(p, "api/config/"))
+	case p == "api/contents" || strings.HasPrefix(p, "api/contents/"):
+		err = s.handleContents(w, r, strings.TrimPrefix(p, "api/contents"))
+	case strings.HasPrefix(p, "files/"):
+		err = s.handleFiles(w, r, strings.TrimPrefix(p, "files/"))
+	case p == "api/kernelspecs" || strings.HasPrefix(p, "api/kernelspecs/"):
+		err = s.handleKernelspecs(w, r, strings.TrimPrefix(p, "api/kernelspecs"))
+	case strings.HasPrefix(p, "kernelspecs/"):
+		err = s.handleKernelspecResource(w, r, strings.TrimPrefix(p, "kernelspecs/"))
+	case p == "api/kernels" || strings.HasPrefix(p, "api/kernels/"):
+		err = s.handleKernels(w, r, strings.TrimPrefix(p, "api/kernels"))
+	case p == "api/sessions" || strings.HasPrefix(p, "api/sessions/"):
+		err = s.handleSessions(w, r, strings.TrimPrefix(p, "api/sessions"))
+	case p == "api/terminals":
+		err = s.handleTerminals(w, r)
+	case p == "api/nbconvert":
+		err = methodJSON(w, r, http.MethodGet, map[string]any{})
+	case p == "api/events" || p == "api/events/subscribe":
+		err = s.handleEvents(w, r, p)
+	case p == "lab/api/settings" || strings.HasPrefix(p, "lab/api/settings/"):
+		err = s.handleSettings(w, r, strings.TrimPrefix(p, "lab/api/settings"))
+	case p == "lab/api/workspaces" || strings.HasPrefix(p, "lab/api/workspaces/"):
+		err = s.handleWorkspaces(w, r, strings.TrimPrefix(p, "lab/api/workspaces"))
+	case p == "lab/api/translations" || strings.HasPrefix(p, "lab/api/translations/"):
+		err = s.handleTranslations(w, r, strings.TrimPrefix(p, "lab/api/translations"))
+	default:
+		err = Errorf(http.StatusNotFound, "no such API route: %s", "/"+p)
+	}
+	if err != nil {
+		s.writeError(w, err)
+	}
+}
+
+func (s *Server) touch() {
+	s.activityMu.Lock()
+	s.lastActivity = time.Now().UTC()
+	s.activityMu.Unlock()
+}
+
+// writeError answers err as {"message", "reason"} JSON with its status.
+func (s *Server) writeError(w http.ResponseWriter, err error) {
+	status := StatusOf(err)
+	reason := http.StatusText(status)
+	var e *Error
+	if errors.As(err, &e) && e.Reason != "" {
+		reason = e.Reason
+	}
+	if status >= 500 {
+		s.log.Error("request failed", "err", err)
+	}
+	if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+		return // the response has begun
+	}
+	writeJSON(w, status, map[string]any{"message": err.Error(), "reason": reason})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store, no-cache, must-revalidate")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// methodJSON answers v to the one allowed method.
+func methodJSON(w http.ResponseWriter, r *http.Request, method string, v any) error {
+	if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+		return errMethod(r)
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func errMethod(r *http.Request) error {
+	return Errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path)
+}
+
+// decodeBody decodes a JSON request body into v; an empty body leaves v.
+func decodeBody(r *http.Request, v any) (empty bool, err error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<30))
+	if err != nil {
+		return false, Errorf(http.StatusBadRequest, "reading the request body: %v", err)
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return true, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, Errorf(http.StatusBadRequest, "invalid JSON in the request body: %v", err)
+	}
+	return false, nil
+}
+
+// unescapePath decodes an escaped '/'-separated path and trims its slashes.
+func unescapePath(p string) (string, error) {
+	u, err := url.PathUnescape(p)
+	if err != nil {
+		return "", Errorf(http.StatusBadRequest, "invalid path %q: %v", p, err)
+	}
+	return strings.Trim(u, "/"), nil
+}
+
+// escapePath escapes each segment of p for a URL.
+func escapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.Trim(hostport, "[]")
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback address.
+func isLoopbackHost(host string) bool {
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Server) originAllowed(r *http.Request, origin string) bool {
+	if s.cfg.AllowOrigin == "*" || origin == s.cfg.AllowOrigin {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// statusWriter records the status, keeping http.Hijacker and Flusher.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("notebookd: the connection cannot be hijacked")
+	}
+	w.status = http.StatusSwitchingProtocols
+	return h.Hijack()
+}
+
+// readFileJSON reads JSON from file into v; a missing file leaves v.
+func readFileJSON(file string, v any) error {
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// writeFileJSON writes v to file atomically, creating its directory.
+func writeFileJSON(file string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(file, b)
+}
+
+func writeFileAtomic(file string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	tmp := file + ".tmp-" + randomHex(4)
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
