@@ -1,6 +1,7 @@
 # Ferry — build, lint, test, benchmark.
 #
 #   make build        bin/ferry
+#   make run          build what is missing (binary, JupyterLab app, kernelspec) and start `ferry lab`
 #   make test         lint + go test -race + short fuzz runs + Python protocol/notebook tests
 #   make bench        Ferry kernel vs ipykernel (prints a Markdown table)
 #   make bench-write  ... and writes docs/benchmarks.md
@@ -19,12 +20,21 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # The Debian python must not see a pyenv/venv's packages.
 PYENV := env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: all build test lint gofmt vet staticcheck tools go-test fuzz py-test bench bench-write clean
+.PHONY: all build run lab-assets test lint gofmt vet staticcheck tools go-test fuzz py-test bench bench-write clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ferry
+
+# The JupyterLab app (labextension/build.sh caches it by lockfile hash).
+lab-assets:
+	bash labextension/build.sh >/dev/null
+
+# LAB_ARGS passes flags to ferry lab, e.g. LAB_ARGS="--port 9999 --root ~/notebooks".
+run: build
+	$(BIN) kernelspec install --user
+	$(BIN) lab --lab-assets "$$(bash labextension/build.sh)" $(LAB_ARGS)
 
 test: lint go-test fuzz py-test
 

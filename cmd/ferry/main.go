@@ -32,6 +32,8 @@ func main() {
 const usage = `Usage: ferry COMMAND [ARGS]
 
 Commands:
+  lab [--ip IP] [--port PORT] [--root DIR] [--token TOKEN] [...]
+                                        run the notebook server and JupyterLab (ferry lab --help)
   kernel -f CONNECTION_FILE             run the Go kernel (started by Jupyter)
   kernelspec install [--user|--prefix DIR|--sys-prefix] [--name NAME]
                                         install the kernelspec for Jupyter, JupyterLab, VS Code
@@ -45,6 +47,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	switch args[0] {
+	case "lab":
+		return runLab(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "kernel":
 		return runKernel(ctx, args[1:], stderr)
 	case "kernelspec":

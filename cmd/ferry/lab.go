@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/ferryml/ferry/notebookd"
+	"github.com/ferryml/ferry/notebookd/contents"
+	"github.com/ferryml/ferry/notebookd/kernels"
+)
+
+// labOptions are the flags of `ferry lab`.
+type labOptions struct {
+	ip, token, passwordHash, baseURL, dataDir, allowOrigin, labAssets, logLevel, root string
+	port                                                                              int
+	allowRemote, noBrowser, browser, hashPassword, allowHidden                        bool
+	cullIdle, cullInterval                                                            int
+}
+
+func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
+	o := &labOptions{}
+	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.ip, "ip", "127.0.0.1", "the `address` to listen on (0.0.0.0 for all interfaces)")
+	fs.IntVar(&o.port, "port", 8888, "the `port` to listen on; the next ones are tried when it is taken (up to 50)")
+	fs.StringVar(&o.root, "root", "", "the notebook `directory` served (default: the current directory)")
+	fs.StringVar(&o.root, "notebook-dir", "", "alias of --root")
+	fs.StringVar(&o.token, "token", "", "the access `token` (default: a random one, printed in the URL; $FERRY_TOKEN)")
+	fs.StringVar(&o.passwordHash, "password-hash", "", "accept logins with the password of this `hash` (make one with --hash-password); without --token only the password is accepted")
+	fs.BoolVar(&o.hashPassword, "hash-password", false, "read a password from stdin, print its hash for --password-hash, and exit")
+	fs.StringVar(&o.baseURL, "base-url", "/", "the URL `prefix` of every route")
+	fs.BoolVar(&o.noBrowser, "no-browser", true, "do not open a browser (the default; accepted for Jupyter compatibility)")
+	fs.BoolVar(&o.browser, "browser", false, "open the URL in a browser (xdg-open) once the server listens")
+	fs.StringVar(&o.dataDir, "data-dir", "", "the `directory` of server state: config, settings, workspaces (default $FERRY_DATA_DIR or ~/.local/share/ferry)")
+	fs.StringVar(&o.allowOrigin, "allow-origin", "", "the cross-origin `origin` allowed (\"*\" for any; default same-origin only)")
+	fs.BoolVar(&o.allowRemote, "allow-remote-access", false, "serve requests whose Host is not localhost (implied when --ip is not a loopback address)")
+	fs.BoolVar(&o.allowHidden, "allow-hidden", false, "show and serve hidden files (dot files)")
+	fs.IntVar(&o.cullIdle, "cull-idle-timeout", 0, "shut kernels down after this many `seconds` idle (0: never)")
+	fs.IntVar(&o.cullInterval, "cull-interval", 300, "check for idle kernels every this many `seconds`")
+	fs.StringVar(&o.labAssets, "lab-assets", "", "the `directory` of the built JupyterLab app (default $FERRY_LAB_ASSETS)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: ferry lab [FLAGS]
+
+Run the notebook server: the Jupyter Server API and JupyterLab, on
+http://127.0.0.1:8888/lab?token=... by default.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	return fs, o
+}
+
+func runLab(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs, o := labFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("lab: unexpected arguments %q (see ferry lab --help)", fs.Args())
+	}
+	if o.hashPassword {
+		pw, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		pw = strings.TrimRight(pw, "\r\n")
+		if pw == "" {
+			return errors.New("lab: --hash-password: no password on stdin")
+		}
+		fmt.Fprintln(stdout, notebookd.HashPassword(pw))
+		return nil
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("lab: --log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "notebookd")
+	cfg, err := o.config(log, stderr)
+	if err != nil {
+		return err
+	}
+	root := o.root
+	if root == "" {
+		if root, err = os.Getwd(); err != nil {
+			return err
+		}
+	}
+	return serveLab(ctx, cfg, root, o, log)
+}
+
+// config turns the flags into a notebookd.Config (without the managers).
+func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, error) {
+	if o.token == "" {
+		o.token = os.Getenv("FERRY_TOKEN")
+	}
+	if o.labAssets == "" {
+		o.labAssets = os.Getenv("FERRY_LAB_ASSETS")
+	}
+	if o.dataDir == "" {
+		o.dataDir = os.Getenv("FERRY_DATA_DIR")
+	}
+	if o.dataDir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return notebookd.Config{}, fmt.Errorf("lab: no --data-dir and no home directory: %w", err)
+		}
+		o.dataDir = filepath.Join(home, ".local", "share", "ferry")
+	}
+	if o.cullIdle < 0 || o.cullInterval < 0 {
+		return notebookd.Config{}, errors.New("lab: --cull-idle-timeout and --cull-interval must not be negative")
+	}
+	return notebookd.Config{
+		IP:                o.ip,
+		Port:              o.port,
+		BaseURL:           o.baseURL,
+		Token:             o.token,
+		PasswordHash:      o.passwordHash,
+		AllowOrigin:       o.allowOrigin,
+		AllowRemoteAccess: o.allowRemote,
+		LabAssetsDir:      o.labAssets,
+		DataDir:           o.dataDir,
+		Version:           version,
+		Logger:            log,
+		Out:               out,
+	}, nil
+}
+
+// serveLab wires the contents and kernel managers into the server and
+// serves until ctx is done or SIGINT.
+func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOptions, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	cm, err := contents.New(root, contents.Options{AllowHidden: o.allowHidden})
+	if err != nil {
+		return err
+	}
+	km, err := kernels.New(kernels.Options{
+		Logger:       log.With("component", "kernels"),
+		CullIdle:     time.Duration(o.cullIdle) * time.Second,
+		CullInterval: time.Duration(o.cullInterval) * time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	cfg.Contents, cfg.Kernels = cm, km
+	srv, err := notebookd.NewServer(cfg)
+	if err != nil {
+		_ = km.Close(context.Background())
+		return err
+	}
+	if o.browser {
+		go openBrowser(ctx, srv, log)
+	}
+	return srv.ListenAndServe(ctx)
+}
+
+// openBrowser opens the server's URL with xdg-open (or open on macOS) once
+// it listens.
+func openBrowser(ctx context.Context, srv *notebookd.Server, log *slog.Logger) {
+	for srv.Addr() == "" {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	opener := "xdg-open"
+	if runtime.GOOS == "darwin" {
+		opener = "open"
+	}
+	if err := exec.CommandContext(ctx, opener, srv.URL(srv.Addr())).Start(); err != nil {
+		log.Warn("cannot open a browser", "err", err)
+	}
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferryml/ferry/notebookd"
+)
+
+func TestLabHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := runLab(context.Background(), []string{"--help"}, strings.NewReader(""), &stdout, &stderr)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+	for _, f := range []string{"-ip", "-port", "-root", "-notebook-dir", "-token", "-password-hash", "-hash-password",
+		"-base-url", "-no-browser", "-browser", "-data-dir", "-allow-origin", "-allow-remote-access",
+		"-cull-idle-timeout", "-cull-interval", "-lab-assets", "-log-level"} {
+		if !strings.Contains(stderr.String(), "  "+f) {
+			t.Errorf("--help does not document %s", f)
+		}
+	}
+}
+
+func TestLabHashPassword(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := runLab(context.Background(), []string{"--hash-password"}, strings.NewReader("s3cret\n"), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	h := strings.TrimSpace(stdout.String())
+	if !notebookd.CheckPassword(h, "s3cret") || notebookd.CheckPassword(h, "other") {
+		t.Errorf("hash %q does not check", h)
+	}
+	if err := runLab(context.Background(), []string{"--hash-password"}, strings.NewReader(""), &stdout, &stderr); err == nil {
+		t.Error("empty password accepted")
+	}
+}
+
+func TestLabConfig(t *testing.T) {
+	t.Setenv("FERRY_DATA_DIR", "")
+	t.Setenv("FERRY_TOKEN", "")
+	t.Setenv("FERRY_LAB_ASSETS", "")
+	t.Setenv("HOME", "/home/u")
+	fs, o := labFlags(&bytes.Buffer{})
+	if err := fs.Parse([]string{"--port", "9999", "--base-url", "/x/", "--allow-origin", "*", "--no-browser", "--notebook-dir", "/nb"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.IP != "127.0.0.1" || cfg.Port != 9999 || cfg.BaseURL != "/x/" || cfg.AllowOrigin != "*" ||
+		cfg.DataDir != filepath.Join("/home/u", ".local", "share", "ferry") || o.root != "/nb" {
+		t.Errorf("config = %+v, root %q", cfg, o.root)
+	}
+	t.Setenv("FERRY_DATA_DIR", "/data")
+	fs, o = labFlags(&bytes.Buffer{})
+	_ = fs.Parse(nil)
+	if cfg, _ := o.config(nil, nil); cfg.DataDir != "/data" {
+		t.Errorf("FERRY_DATA_DIR: %q", cfg.DataDir)
+	}
+	if err := runLab(context.Background(), []string{"extra"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Error("extra arguments accepted")
+	}
+}
