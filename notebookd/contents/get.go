@@ -191,20 +191,27 @@ func setHash(model *notebookd.Model, b []byte) {
 	model.HashAlgorithm = ptr("sha256")
 }
 
-func (m *Manager) fileModel(t *target, opt notebookd.GetOptions) (*notebookd.Model, error) {
-	model := baseModel(t.api, t.info, "file")
+// loadModel returns the model of file t as typ, with its hash when asked,
+// and the file's bytes when content or hash is asked.
+func loadModel(t *target, opt notebookd.GetOptions, typ string) (*notebookd.Model, []byte, error) {
+	model := baseModel(t.api, t.info, typ)
 	if !opt.Content && !opt.Hash {
-		return model, nil
+		return model, nil, nil
 	}
 	b, err := readFile(t)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if opt.Hash {
 		setHash(model, b)
 	}
-	if !opt.Content {
-		return model, nil
+	return model, b, nil
+}
+
+func (m *Manager) fileModel(t *target, opt notebookd.GetOptions) (*notebookd.Model, error) {
+	model, b, err := loadModel(t, opt, "file")
+	if err != nil || !opt.Content {
+		return model, err
 	}
 	format := opt.Format
 	if format == "" {
@@ -233,19 +240,9 @@ func (m *Manager) fileModel(t *target, opt notebookd.GetOptions) (*notebookd.Mod
 }
 
 func (m *Manager) notebookModel(t *target, opt notebookd.GetOptions) (*notebookd.Model, error) {
-	model := baseModel(t.api, t.info, "notebook")
-	if !opt.Content && !opt.Hash {
-		return model, nil
-	}
-	b, err := readFile(t)
-	if err != nil {
-		return nil, err
-	}
-	if opt.Hash {
-		setHash(model, b)
-	}
-	if !opt.Content {
-		return model, nil
+	model, b, err := loadModel(t, opt, "notebook")
+	if err != nil || !opt.Content {
+		return model, err
 	}
 	nb, err := parseNotebook(b)
 	if err != nil {
