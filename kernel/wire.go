@@ -91,42 +91,65 @@ func (s *Signer) sign(frames ...[]byte) []byte {
 	return out
 }
 
-// Decode parses the frames of a received message and verifies its
-// signature. It never panics on malformed input.
-func (s *Signer) Decode(frames [][]byte) (*Message, error) {
+// Verify finds the delimiter in frames and checks the signature. It returns
+// the routing identities before the delimiter and the signed parts after the
+// signature: header, parent header, metadata, content, then any buffers, as
+// raw bytes (for relays that must pass every field through). It never
+// panics on malformed input.
+func (s *Signer) Verify(frames [][]byte) (idents, parts [][]byte, err error) {
 	i := 0
 	for i < len(frames) && !bytes.Equal(frames[i], delimiter) {
 		i++
 	}
 	if i == len(frames) {
-		return nil, ErrNoDelimiter
+		return nil, nil, ErrNoDelimiter
 	}
 	rest := frames[i+1:]
 	if len(rest) < 5 {
-		return nil, ErrShortMessage
+		return nil, nil, ErrShortMessage
 	}
 	if len(s.key) > 0 {
 		want := s.sign(rest[1], rest[2], rest[3], rest[4])
 		if !hmac.Equal(want, rest[0]) {
-			return nil, ErrBadSignature
+			return nil, nil, ErrBadSignature
 		}
 	}
-	m := &Message{Identities: frames[:i]}
-	if err := json.Unmarshal(rest[1], &m.Header); err != nil {
+	return frames[:i], rest[1:], nil
+}
+
+// Frames returns the frames of a message made of raw parts (header, parent
+// header, metadata, content, then any buffers), signed, after the routing
+// identities.
+func (s *Signer) Frames(idents [][]byte, parts ...[]byte) [][]byte {
+	frames := make([][]byte, 0, len(idents)+2+len(parts))
+	frames = append(frames, idents...)
+	frames = append(frames, delimiter, s.sign(parts[0], parts[1], parts[2], parts[3]))
+	return append(frames, parts...)
+}
+
+// Decode parses the frames of a received message and verifies its
+// signature. It never panics on malformed input.
+func (s *Signer) Decode(frames [][]byte) (*Message, error) {
+	idents, rest, err := s.Verify(frames)
+	if err != nil {
+		return nil, err
+	}
+	m := &Message{Identities: idents}
+	if err := json.Unmarshal(rest[0], &m.Header); err != nil {
 		return nil, fmt.Errorf("kernel: bad header: %w", err)
 	}
 	for _, f := range []struct {
 		dst *json.RawMessage
 		src []byte
 		nm  string
-	}{{&m.Parent, rest[2], "parent header"}, {&m.Metadata, rest[3], "metadata"}, {&m.Content, rest[4], "content"}} {
+	}{{&m.Parent, rest[1], "parent header"}, {&m.Metadata, rest[2], "metadata"}, {&m.Content, rest[3], "content"}} {
 		if !json.Valid(f.src) {
 			return nil, fmt.Errorf("kernel: %s is not valid JSON", f.nm)
 		}
 		*f.dst = json.RawMessage(f.src)
 	}
-	if len(rest) > 5 {
-		m.Buffers = rest[5:]
+	if len(rest) > 4 {
+		m.Buffers = rest[4:]
 	}
 	return m, nil
 }
@@ -137,12 +160,8 @@ func (s *Signer) Encode(m *Message) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernel: encode header: %w", err)
 	}
-	parent, metadata, content := orEmpty(m.Parent), orEmpty(m.Metadata), orEmpty(m.Content)
-	frames := make([][]byte, 0, len(m.Identities)+6+len(m.Buffers))
-	frames = append(frames, m.Identities...)
-	frames = append(frames, delimiter, s.sign(header, parent, metadata, content), header, parent, metadata, content)
-	frames = append(frames, m.Buffers...)
-	return frames, nil
+	parts := append([][]byte{header, orEmpty(m.Parent), orEmpty(m.Metadata), orEmpty(m.Content)}, m.Buffers...)
+	return s.Frames(m.Identities, parts...), nil
 }
 
 func orEmpty(b json.RawMessage) []byte {
