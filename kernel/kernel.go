@@ -79,6 +79,10 @@ type Kernel struct {
 
 type shutdownReq struct{ restart bool }
 
+// shutdownLinger is how long a shutting-down kernel waits for queued iopub
+// messages to be sent before it closes its sockets.
+const shutdownLinger = 100 * time.Millisecond
+
 // New binds the kernel's sockets. Call Run to serve.
 func New(ctx context.Context, cfg Config) (*Kernel, error) {
 	if cfg.NewEvaluator == nil {
@@ -189,6 +193,10 @@ func (k *Kernel) Run(ctx context.Context) (restart bool, err error) {
 		k.stdout.Flush()
 		k.stderr.Flush()
 		k.history.close()
+		// zmq4's PUB socket sends from a queue, and closing it drops what
+		// is queued: linger, as ZeroMQ sockets do, so the last status and
+		// shutdown_reply reach the clients.
+		time.Sleep(shutdownLinger)
 		return r.restart, nil
 	}
 }
