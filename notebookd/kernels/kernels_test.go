@@ -484,7 +484,7 @@ func TestIPyKernel(t *testing.T) {
 
 func TestBadSignatureDropped(t *testing.T) {
 	m := newManager(t, nil, Options{})
-	k := &kern{m: m, id: "k", sign: signer{key: []byte("secret")}, session: "mgr", clients: map[*client]struct{}{},
+	k := &kern{m: m, id: "k", sign: newSigner("secret"), session: "mgr", clients: map[*client]struct{}{},
 		replay: map[string]*replayBuf{}}
 	c := &client{k: k, sessionID: "s", sessions: map[string]bool{}, wake: make(chan struct{}, 1)}
 	k.clients[c] = struct{}{}
@@ -495,7 +495,7 @@ func TestBadSignatureDropped(t *testing.T) {
 	bad := append([][]byte(nil), frames...)
 	bad[1] = bytes.Repeat([]byte("0"), 64)
 	k.fromKernel(nil, "iopub", bad)
-	other := signer{key: []byte("other")}.encode(good)
+	other := newSigner("other").encode(good)
 	k.fromKernel(nil, "iopub", other)
 	if len(c.queue) != 1 {
 		t.Fatalf("queued %d messages, want only the well-signed one", len(c.queue))

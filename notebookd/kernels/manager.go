@@ -198,7 +198,7 @@ func (m *Manager) Start(ctx context.Context, name, cwd string) (*notebookd.Kerne
 		connFile: filepath.Join(m.runtime, "kernel-"+id+".json"),
 		conn: kernel.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: ports[0], ControlPort: ports[1],
 			StdinPort: ports[2], IOPubPort: ports[3], HBPort: ports[4], Key: key, SignatureScheme: "hmac-sha256", KernelName: name},
-		sign:         signer{key: []byte(key)},
+		sign:         newSigner(key),
 		session:      kernel.NewID(),
 		state:        "starting",
 		lastActivity: time.Now(),

@@ -1,14 +1,12 @@
 package kernels
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/ferryml/ferry/kernel"
 )
 
 // msg is one Jupyter message as relayed between the kernel and websocket
@@ -62,50 +60,30 @@ func (m *msg) parse() error {
 	return nil
 }
 
-var delimiter = []byte("<IDS|MSG>")
+// signer signs and verifies messages with the kernel's key; the wire format
+// is package kernel's.
+type signer struct{ s *kernel.Signer }
 
-var errBadSignature = errors.New("message signature does not match")
-
-// signer signs and verifies with HMAC-SHA256 over the four JSON frames.
-type signer struct{ key []byte }
-
-func (s signer) sign(parts ...[]byte) []byte {
-	h := hmac.New(sha256.New, s.key)
-	for _, p := range parts {
-		h.Write(p)
-	}
-	sum := h.Sum(nil)
-	out := make([]byte, hex.EncodedLen(len(sum)))
-	hex.Encode(out, sum)
-	return out
+func newSigner(key string) signer {
+	s, _ := kernel.NewSigner("hmac-sha256", []byte(key)) // only fails for another scheme
+	return signer{s}
 }
 
 // encode returns the ZeroMQ frames of m, signed (no routing identities: the
 // sockets are DEALERs).
 func (s signer) encode(m *msg) [][]byte {
-	frames := [][]byte{delimiter, s.sign(m.header, m.parent, m.metadata, m.content), m.header, m.parent, m.metadata, m.content}
-	return append(frames, m.buffers...)
+	return s.s.Frames(nil, append([][]byte{m.header, m.parent, m.metadata, m.content}, m.buffers...)...)
 }
 
 // decode parses and verifies frames received on channel.
 func (s signer) decode(channel string, frames [][]byte) (*msg, error) {
-	i := 0
-	for i < len(frames) && !bytes.Equal(frames[i], delimiter) {
-		i++
+	_, parts, err := s.s.Verify(frames)
+	if err != nil {
+		return nil, err
 	}
-	if i == len(frames) {
-		return nil, errors.New("message has no <IDS|MSG> delimiter")
-	}
-	rest := frames[i+1:]
-	if len(rest) < 5 {
-		return nil, errors.New("message has fewer than 5 frames after the delimiter")
-	}
-	if !hmac.Equal(s.sign(rest[1], rest[2], rest[3], rest[4]), rest[0]) {
-		return nil, errBadSignature
-	}
-	m := &msg{channel: channel, header: rest[1], parent: rest[2], metadata: rest[3], content: rest[4]}
-	if len(rest) > 5 {
-		m.buffers = rest[5:]
+	m := &msg{channel: channel, header: parts[0], parent: parts[1], metadata: parts[2], content: parts[3]}
+	if len(parts) > 4 {
+		m.buffers = parts[4:]
 	}
 	if err := m.parse(); err != nil {
 		return nil, err
