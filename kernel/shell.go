@@ -46,6 +46,15 @@ func (k *Kernel) handleShell(ctx context.Context, m *Message, q chan *Message) {
 	reply := func(content any) { k.reply(k.shell, &k.shellMu, m, content) }
 	k.publish(m, "status", map[string]any{"execution_state": "busy"})
 	defer k.publish(m, "status", map[string]any{"execution_state": "idle"})
+	var ev Evaluator
+	switch m.Header.MsgType {
+	case "complete_request", "inspect_request", "is_complete_request":
+		var err error
+		if ev, err = k.evaluator(); err != nil {
+			reply(errorContent(err))
+			return
+		}
+	}
 	switch m.Header.MsgType {
 	case "execute_request":
 		if ok := k.execute(ctx, m); !ok && q != nil {
@@ -59,11 +68,6 @@ func (k *Kernel) handleShell(ctx context.Context, m *Message, q chan *Message) {
 			CursorPos int    `json:"cursor_pos"`
 		}
 		_ = json.Unmarshal(m.Content, &c)
-		ev, err := k.evaluator()
-		if err != nil {
-			reply(errorContent(err))
-			return
-		}
 		comp := ev.Complete(c.Code, c.CursorPos)
 		matches := comp.Matches
 		if matches == nil {
@@ -85,11 +89,6 @@ func (k *Kernel) handleShell(ctx context.Context, m *Message, q chan *Message) {
 			DetailLevel int    `json:"detail_level"`
 		}
 		_ = json.Unmarshal(m.Content, &c)
-		ev, err := k.evaluator()
-		if err != nil {
-			reply(errorContent(err))
-			return
-		}
 		b, found := ev.Inspect(c.Code, c.CursorPos, c.DetailLevel)
 		if b.Data == nil {
 			b.Data = map[string]any{}
@@ -103,11 +102,6 @@ func (k *Kernel) handleShell(ctx context.Context, m *Message, q chan *Message) {
 			Code string `json:"code"`
 		}
 		_ = json.Unmarshal(m.Content, &c)
-		ev, err := k.evaluator()
-		if err != nil {
-			reply(errorContent(err))
-			return
-		}
 		status, indent := ev.IsComplete(c.Code)
 		content := map[string]any{"status": status}
 		if status == "incomplete" {
