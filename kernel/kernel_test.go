@@ -106,13 +106,22 @@ type client struct {
 func startKernel(t *testing.T, histPath string) (*Kernel, *client) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	ci := ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: freePort(t), ControlPort: freePort(t), StdinPort: freePort(t), IOPubPort: freePort(t), HBPort: freePort(t), Key: "test-key", SignatureScheme: "hmac-sha256"}
 	var k *Kernel
-	k, err := New(ctx, Config{Conn: ci, HistoryPath: histPath, Version: "test", NewEvaluator: func(s Streams) (Evaluator, error) {
-		return &scriptEvaluator{out: s.Stdout, errw: s.Stderr, in: s.Stdin, k: k}, nil
-	}})
-	if err != nil {
-		t.Fatal(err)
+	var ci ConnectionInfo
+	// A free port can be taken by another process (other test packages
+	// run in parallel) before the kernel binds it: try again with others.
+	for attempt := 0; ; attempt++ {
+		ci = ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: freePort(t), ControlPort: freePort(t), StdinPort: freePort(t), IOPubPort: freePort(t), HBPort: freePort(t), Key: "test-key", SignatureScheme: "hmac-sha256"}
+		var err error
+		k, err = New(ctx, Config{Conn: ci, HistoryPath: histPath, Version: "test", NewEvaluator: func(s Streams) (Evaluator, error) {
+			return &scriptEvaluator{out: s.Stdout, errw: s.Stderr, in: s.Stdin, k: k}, nil
+		}})
+		if err == nil {
+			break
+		}
+		if attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
 	}
 	done := make(chan struct{})
 	restarted := make(chan bool, 1)
