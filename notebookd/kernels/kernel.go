@@ -89,7 +89,37 @@ func (k *kern) pid() int {
 
 // launch writes the connection file, starts the process, connects the
 // sockets and waits until the kernel is ready. Called with opMu held.
+// launch starts the kernel process and waits until it is ready. The ports
+// in the connection file were free when picked but are not reserved: when
+// the process exits before it is ready (another process may have taken a
+// port in between, and the kernel could not bind it), launch tries again
+// with fresh ports, twice.
 func (k *kern) launch(ctx context.Context) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			ports, perr := freePorts(5)
+			if perr != nil {
+				return fmt.Errorf("pick ports: %w", perr)
+			}
+			k.mu.Lock()
+			k.conn.ShellPort, k.conn.ControlPort, k.conn.StdinPort, k.conn.IOPubPort, k.conn.HBPort =
+				ports[0], ports[1], ports[2], ports[3], ports[4]
+			k.mu.Unlock()
+			k.m.log.Info("kernel exited before it was ready; retrying with new ports", "kernel", k.id, "try", try+1)
+		}
+		err = k.launchOnce(ctx)
+		if !errors.Is(err, errEarlyExit) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// errEarlyExit marks a kernel process that exited before it was ready.
+var errEarlyExit = errors.New("the kernel process exited before it was ready")
+
+func (k *kern) launchOnce(ctx context.Context) error {
 	cf, _ := json.MarshalIndent(k.conn, "", "  ")
 	if err := os.WriteFile(k.connFile, cf, 0o600); err != nil {
 		return fmt.Errorf("write connection file: %w", err)
@@ -195,7 +225,7 @@ func (p *proc) connectAndWait(ctx context.Context) error {
 	fail := func(err error) error {
 		select {
 		case <-p.done:
-			return fmt.Errorf("the kernel process exited before it was ready (%v); see the server log for its output", p.cmd.ProcessState)
+			return fmt.Errorf("%w (%v); see the server log for its output", errEarlyExit, p.cmd.ProcessState)
 		default:
 		}
 		if ctx.Err() != nil {

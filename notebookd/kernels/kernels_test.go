@@ -573,3 +573,57 @@ func TestCull(t *testing.T) {
 		t.Errorf("process group %d: %v", pid, err)
 	}
 }
+
+// TestStartRetriesEarlyExit: a kernel that exits before it is ready (as
+// one does when another process took one of its ports between the pick and
+// its bind) is launched again with fresh ports.
+func TestStartRetriesEarlyExit(t *testing.T) {
+	needFerry(t)
+	raw, err := os.ReadFile(filepath.Join(ferrySpecDir, "ferry", "kernel.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	argv := spec["argv"].([]any)
+	bin := argv[0].(string)
+	marker := filepath.Join(t.TempDir(), "tried")
+	// The first launch records its ports and exits 1; the second runs the
+	// kernel.
+	spec["argv"] = []any{"/bin/sh", "-c",
+		`if [ ! -e "$1" ]; then cp "$2" "$1"; exit 1; fi; exec "$0" kernel -f "$2"`,
+		bin, marker, "{connection_file}"}
+	dir := filepath.Join(t.TempDir(), "kernels")
+	if err := os.MkdirAll(filepath.Join(dir, "flaky"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(spec)
+	if err := os.WriteFile(filepath.Join(dir, "flaky", "kernel.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := newManager(t, []string{dir}, Options{})
+	km, err := m.Start(t.Context(), "flaky", "")
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	first, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatalf("the first launch did not run: %v", err)
+	}
+	var c1 kernel.ConnectionInfo
+	if err := json.Unmarshal(first, &c1); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := m.lookup(km.ID)
+	if c2 := k.conn; c2.ShellPort == c1.ShellPort && c2.IOPubPort == c1.IOPubPort {
+		t.Errorf("second launch reused the ports of the first: %+v", c2)
+	}
+	srv := server(m)
+	defer srv.Close()
+	c := dial(t, srv, km.ID, "s", true)
+	if r, all := execute(c, "1+1"); r != "2" {
+		t.Fatalf("result %q\n%s", r, summary(all))
+	}
+}
