@@ -16,11 +16,15 @@ BIN      := bin/ferry
 STATICCHECK_VERSION := v0.8.2
 TOOLS_DIR   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ferry/tools
 STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+# The S3 server the storage tests start (built from the Go module proxy, ~4.5 min cold).
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW   := $(TOOLS_DIR)/versitygw-$(VERSITYGW_VERSION)/versitygw
+export FERRY_VERSITYGW ?= $(VERSITYGW)
 
 # The Debian python must not see a pyenv/venv's packages.
 PYENV := env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: all build run lab-assets test lint gofmt vet staticcheck tools go-test fuzz py-test bench bench-write clean
+.PHONY: all build run lab-assets test lint gofmt vet staticcheck tools go-test fuzz py-test node-test browser-test bench bench-notebookd bench-write clean
 
 all: build
 
@@ -36,7 +40,7 @@ run: build
 	$(BIN) kernelspec install --user
 	$(BIN) lab --lab-assets "$$(bash labextension/build.sh)" $(LAB_ARGS)
 
-test: lint go-test fuzz py-test
+test: lint go-test fuzz py-test node-test browser-test
 
 lint: gofmt vet staticcheck
 
@@ -52,7 +56,11 @@ vet:
 staticcheck: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
-tools: $(STATICCHECK)
+tools: $(STATICCHECK) $(VERSITYGW)
+
+$(VERSITYGW):
+	mkdir -p $(dir $@)
+	GOBIN=$(abspath $(dir $@)) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 $(STATICCHECK):
 	mkdir -p $(dir $@)
@@ -74,6 +82,18 @@ fuzz:
 
 py-test: build
 	cd test && FERRY_BIN=$(abspath $(BIN)) $(PYENV) $(PYTHON) -m pytest -v -p no:cacheprovider $(PYTEST_ARGS)
+
+# @jupyterlab/services (npm, Node) as a real client of notebookd.
+node-test: build
+	FERRY_BIN=$(abspath $(BIN)) PYTHON=$(PYTHON) bash test/services/run.sh
+
+# JupyterLab in headless Debian Chromium, driven by playwright-core.
+browser-test: build
+	FERRY_BIN=$(abspath $(BIN)) FERRY_LAB_ASSETS="$$(bash labextension/build.sh)" bash test/browser/run.sh
+
+# notebookd vs Debian's jupyter-server 1.23, same Node client.
+bench-notebookd: build
+	FERRY_BIN=$(abspath $(BIN)) PYTHON=$(PYTHON) bash bench/notebookd/run.sh $(BENCH_ARGS)
 
 bench: build
 	$(PYENV) $(PYTHON) bench/kernel_bench.py --ferry-bin $(BIN) $(BENCH_ARGS)

@@ -15,6 +15,7 @@ import (
 	"github.com/ferryml/ferry/internal/symbols"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/kernel/goeval"
+	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/widgets/display"
 )
 
@@ -43,13 +44,17 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 	k, err := kernel.New(ctx, kernel.Config{
 		Conn: ci,
 		NewEvaluator: func(s kernel.Streams) (kernel.Evaluator, error) {
-			return goeval.New(goeval.Options{
+			g, err := goeval.New(goeval.Options{
 				Stdout:     s.Stdout,
 				Stderr:     s.Stderr,
 				Stdin:      s.Stdin,
 				Symbols:    []interp.Exports{symbols.Symbols},
 				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display", "fmt": "fmt"},
 			})
+			if err != nil {
+				return nil, err
+			}
+			return magics.NewEvaluator(g, kernelMagics()), nil
 		},
 		HistoryPath:  historyPath(),
 		Version:      version,
@@ -66,6 +71,11 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("kernel stopped", "restart", restart)
 	return nil
+}
+
+// kernelMagics is the registry of the magics a kernel session offers.
+func kernelMagics() *magics.Registry {
+	return magics.NewRegistry()
 }
 
 // historyPath is where execution history is kept across kernel restarts:

@@ -12,6 +12,7 @@ import (
 func init() {
 	Symbols["github.com/ferryml/ferry/widgets/display/display"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"Cell":          reflect.ValueOf(display.Cell),
 		"Clear":         reflect.ValueOf(display.Clear),
 		"ClearWait":     reflect.ValueOf(display.ClearWait),
 		"Display":       reflect.ValueOf(display.Display),
@@ -39,6 +40,7 @@ func init() {
 		"Publisher":     reflect.ValueOf((*display.Publisher)(nil)),
 		"Renderer":      reflect.ValueOf((*display.Renderer)(nil)),
 		"SVG":           reflect.ValueOf((*display.SVG)(nil)),
+		"Table":         reflect.ValueOf((*display.Table)(nil)),
 		"Text":          reflect.ValueOf((*display.Text)(nil)),
 		"VegaLiteChart": reflect.ValueOf((*display.VegaLiteChart)(nil)),
 
