@@ -229,3 +229,21 @@ func TestUndefinedColumn(t *testing.T) {
 		})
 	}
 }
+
+// TestMultiDefineInBlock: v, err := f() inside a loop or block of a cell
+// (yaegi alone reports "undefined: v" there).
+func TestMultiDefineInBlock(t *testing.T) {
+	runCells(t, newEval(t), []struct {
+		code  string
+		want  string
+		isErr bool
+	}{
+		{`import "strconv"`, "", false},
+		{"func two(x int) (string, int) { return strconv.Itoa(x), x * 2 }", "", false},
+		{"total := 0\nfor _, x := range []int{1, 2} {\n\ts, d := two(x)\n\ttotal += d + len(s)\n}\ntotal", plainOf(8), false},
+		{"m := map[string]int{\"a\": 1}\nfound := 0\nfor _, k := range []string{\"a\", \"b\"} {\n\tif v, ok := m[k]; ok {\n\t\tfound += v\n\t}\n\tv, ok := m[k]\n\t_ = v\n\tif ok {\n\t\tfound += 10\n\t}\n}\nfound", plainOf(11), false},
+		{"var x any = 3\n{\n\tn, ok := x.(int)\n\tif ok {\n\t\ttotal = n\n\t}\n}\ntotal", plainOf(3), false},
+		{"n := 0\nswitch {\ncase true:\n\tvar a, b = two(5)\n\tn = len(a) + b\n}\nn", plainOf(11), false},
+		{"for i := 0; i < 3; i++ {\n\tn, err := strconv.Atoi(\"x\")\n\t_ = n\n\tif err != nil {\n\t\tundefinedAfter()\n\t}\n}", "cell line 5, column 3: undefined: undefinedAfter", true},
+	})
+}

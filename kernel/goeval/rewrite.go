@@ -340,6 +340,17 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 		off := p.cellOff(st.Pos())
 		edits = append(edits, edit{off, off, fmt.Sprintf("_ferryrt.Line(%d); ", encodeLine(cellID, 1+strings.Count(code[:off], "\n")))})
 	}
+	// yaegi loses the variables of a multi-value definition (v, err := f())
+	// in a block nested in a top-level statement ("undefined: v"); inside
+	// a function it does not: run such a statement in a func literal.
+	var scopeEnds []edit
+	for _, st := range p.stmts {
+		if needsFuncScope(st) {
+			off, end := p.cellOff(st.Pos()), p.cellOff(st.End())
+			edits = append(edits, edit{off, off, "func() { "})
+			scopeEnds = append(scopeEnds, edit{end, end, " }()"})
+		}
+	}
 	ast.Inspect(p.file, func(n ast.Node) bool {
 		if failure != nil {
 			return false
@@ -462,6 +473,7 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 	if failure != nil {
 		return nil, failure
 	}
+	edits = append(edits, scopeEnds...)
 	// yaegi gives no value for a call of a func literal: pass it through
 	// an interpreted identity function.
 	if len(p.stmts) > 0 {
@@ -836,4 +848,48 @@ var builtinFuncs = map[string]bool{
 	"append": true, "cap": true, "clear": true, "close": true, "complex": true, "copy": true,
 	"delete": true, "imag": true, "len": true, "make": true, "max": true, "min": true, "new": true,
 	"panic": true, "print": true, "println": true, "real": true, "recover": true,
+}
+
+// needsFuncScope reports whether top-level statement st holds, in a block
+// (not in a func literal), a definition of several variables from one
+// multi-value expression, v, ok := m[k] or a, err := f(), and can run in a
+// func literal unchanged: it has no return, defer or goto of its own.
+func needsFuncScope(st ast.Stmt) bool {
+	multi, jumps := false, false
+	var walk func(n ast.Node, inBlock bool)
+	walk = func(n ast.Node, inBlock bool) {
+		ast.Inspect(n, func(x ast.Node) bool {
+			if x == n {
+				return true
+			}
+			switch x := x.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.BlockStmt:
+				walk(x, true)
+				return false
+			case *ast.CaseClause, *ast.CommClause:
+				walk(x, true)
+				return false
+			case *ast.ReturnStmt, *ast.DeferStmt:
+				jumps = true
+			case *ast.BranchStmt:
+				if x.Tok == token.GOTO {
+					jumps = true
+				}
+			case *ast.AssignStmt:
+				if inBlock && x.Tok == token.DEFINE && len(x.Lhs) > 1 && len(x.Rhs) == 1 {
+					multi = true
+				}
+			case *ast.ValueSpec:
+				if inBlock && len(x.Names) > 1 && len(x.Values) == 1 {
+					multi = true
+				}
+			}
+			return true
+		})
+	}
+	_, block := st.(*ast.BlockStmt)
+	walk(st, block)
+	return multi && !jumps
 }
