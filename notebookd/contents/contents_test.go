@@ -1003,3 +1003,39 @@ func TestConcurrentNewUntitled(t *testing.T) {
 		}
 	}
 }
+
+// TestGetNotebookJoinsLines: multi-line strings stored as lists of lines
+// come back as strings, as jupyter_server's nbformat.reads gives them.
+func TestGetNotebookJoinsLines(t *testing.T) {
+	m, root := newManager(t, Options{})
+	writeFile(t, root, "lines.ipynb", `{"cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
+	 "outputs": [{"name": "stdout", "output_type": "stream", "text": ["one\n", "two\n"]},
+	  {"output_type": "display_data", "metadata": {}, "data": {"text/html": ["<b>\n", "x</b>"], "application/json": {"k": ["a", "b"]}}}],
+	 "source": ["a := 1\n", "b := 2"]},
+	 {"cell_type": "markdown", "id": "b", "metadata": {}, "source": "plain", "attachments": {"i.png": {"image/png": ["iVBO", "Rw=="]}}}],
+	 "metadata": {}, "nbformat": 4, "nbformat_minor": 5}`)
+	got, err := m.Get(ctx, "lines.ipynb", notebookd.GetOptions{Content: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := got.Content.(map[string]any)
+	c0 := nb["cells"].([]any)[0].(map[string]any)
+	outs := c0["outputs"].([]any)
+	data := outs[1].(map[string]any)["data"].(map[string]any)
+	att := nb["cells"].([]any)[1].(map[string]any)["attachments"].(map[string]any)["i.png"].(map[string]any)
+	for _, tt := range []struct {
+		what string
+		got  any
+		want any
+	}{
+		{"source", c0["source"], "a := 1\nb := 2"},
+		{"stream text", outs[0].(map[string]any)["text"], "one\ntwo\n"},
+		{"text/html", data["text/html"], "<b>\nx</b>"},
+		{"application/json (untouched)", data["application/json"], map[string]any{"k": []any{"a", "b"}}},
+		{"attachment", att["image/png"], "iVBORw=="},
+	} {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("%s = %#v, want %#v", tt.what, tt.got, tt.want)
+		}
+	}
+}

@@ -248,9 +248,70 @@ func (m *Manager) notebookModel(t *target, opt notebookd.GetOptions) (*notebookd
 	if err != nil {
 		return nil, notebookd.Errorf(http.StatusBadRequest, "Unreadable Notebook: %s %v", t.api, err)
 	}
+	rejoinLines(nb)
 	model.Content = nb
 	model.Format = ptr("json")
 	return model, nil
+}
+
+// rejoinLines turns the multi-line strings that nbformat stores as lists of
+// lines (cell sources, stream text, text-like output data and attachments)
+// into single strings, as nbformat.reads does for jupyter_server: clients
+// expect strings.
+func rejoinLines(nb map[string]any) {
+	cells, _ := nb["cells"].([]any)
+	for _, c := range cells {
+		cell, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		join(cell, "source")
+		if att, ok := cell["attachments"].(map[string]any); ok {
+			for _, a := range att {
+				if bundle, ok := a.(map[string]any); ok {
+					joinData(bundle)
+				}
+			}
+		}
+		outs, _ := cell["outputs"].([]any)
+		for _, o := range outs {
+			out, ok := o.(map[string]any)
+			if !ok {
+				continue
+			}
+			join(out, "text")
+			if data, ok := out["data"].(map[string]any); ok {
+				joinData(data)
+			}
+		}
+	}
+}
+
+// joinData joins the values of a MIME bundle whose type is not JSON.
+func joinData(data map[string]any) {
+	for mime := range data {
+		if mime == "application/json" || strings.HasSuffix(mime, "+json") {
+			continue
+		}
+		join(data, mime)
+	}
+}
+
+// join replaces m[key], a list of strings, by their concatenation.
+func join(m map[string]any, key string) {
+	list, ok := m[key].([]any)
+	if !ok {
+		return
+	}
+	var b strings.Builder
+	for _, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			return
+		}
+		b.WriteString(s)
+	}
+	m[key] = b.String()
 }
 
 // parseNotebook decodes a notebook's JSON, numbers as json.Number so that

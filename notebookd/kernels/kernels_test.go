@@ -362,7 +362,7 @@ func TestFerryKernel(t *testing.T) {
 		if md.ID != km.ID || k.pid() == oldPid {
 			t.Fatalf("restart: %+v pid %d→%d", md, oldPid, k.pid())
 		}
-		c.until(5*time.Second, isStatus("restarting"))
+		c.until(5*time.Second, isStatus("starting"))
 		if r, _ := execute(c, "3+3"); r != "6" {
 			t.Fatalf("after restart: %q", r)
 		}

@@ -296,7 +296,9 @@ func (m *Manager) Restart(ctx context.Context, id string) (*notebookd.KernelMode
 	if stopping {
 		return nil, notebookd.Errorf(http.StatusNotFound, "kernel %s is shutting down", id)
 	}
-	k.broadcastStatus("restarting")
+	// No synthetic "restarting" here: clients take it for an automatic
+	// restart after a crash (JupyterLab then reconnects a second time);
+	// jupyter_server sends it only for those.
 	k.stop(true)
 	k.mu.Lock()
 	k.restarts = 0

@@ -31,6 +31,7 @@ type client struct {
 
 	qmu    sync.Mutex
 	queue  []*msg
+	unsent []*msg // what the writer could not send before it stopped
 	wake   chan struct{}
 	closed bool
 	done   chan struct{}
@@ -74,7 +75,7 @@ func (c *client) writeLoop() {
 		q, closed := c.queue, c.closed
 		c.queue = nil
 		c.qmu.Unlock()
-		for _, m := range q {
+		for i, m := range q {
 			var err error
 			if c.v1 {
 				err = c.ws.WriteMessage(websocket.BinaryMessage, encodeV1(m))
@@ -87,7 +88,11 @@ func (c *client) writeLoop() {
 				err = c.ws.WriteMessage(typ, b)
 			}
 			if err != nil {
-				c.close()
+				c.qmu.Lock()
+				c.closed = true
+				c.unsent = append(q[i:len(q):len(q)], c.queue...)
+				c.queue = nil
+				c.qmu.Unlock()
 				return
 			}
 		}
@@ -143,20 +148,38 @@ func (m *Manager) ServeChannels(w http.ResponseWriter, r *http.Request, id strin
 	}
 	m.log.Debug("kernel websocket connected", "kernel", id, "session", c.sessionID, "v1", v1)
 	c.readLoop()
-	c.close()
-	<-c.done
+	// From here on messages for the session go to a replay buffer (unless
+	// another connection of the session is open), and what the writer
+	// could not send to this connection goes there first.
 	k.mu.Lock()
 	delete(k.clients, c)
+	var buf *replayBuf
 	if c.sessionID != "" && !k.stopping {
 		other := false
 		for o := range k.clients {
 			other = other || o.sessionID == c.sessionID
 		}
 		if !other {
-			k.replay[c.sessionID] = &replayBuf{since: time.Now()}
+			buf = &replayBuf{since: time.Now()}
+			k.replay[c.sessionID] = buf
 		}
 	}
 	k.mu.Unlock()
+	c.close()
+	<-c.done
+	if buf != nil {
+		c.qmu.Lock()
+		unsent := c.unsent
+		c.qmu.Unlock()
+		if len(unsent) > 0 {
+			k.mu.Lock()
+			buf.msgs = append(unsent, buf.msgs...)
+			if len(buf.msgs) > replayMax {
+				buf.msgs = buf.msgs[len(buf.msgs)-replayMax:]
+			}
+			k.mu.Unlock()
+		}
+	}
 	m.log.Debug("kernel websocket closed", "kernel", id, "session", c.sessionID)
 }
 
