@@ -101,7 +101,7 @@ func (s *Server) PageConfig(r *http.Request, treePath, workspace string) map[str
 		"staticDir":              s.staticDir(),
 		"store_id":               0,
 		"templatesDir":           s.staticDir(),
-		"terminalsAvailable":     false,
+		"terminalsAvailable":     s.cfg.Terminals != nil,
 		"themesDir":              filepath.Join(appDir, "themes"),
 		"themesUrl":              b + "lab/api/themes",
 		"token":                  s.cfg.Token,

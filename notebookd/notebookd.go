@@ -3,11 +3,13 @@
 // that JupyterLab 4, @jupyterlab/services, VS Code and nbclient-style clients
 // speak, and the home of Ferry's control plane.
 //
-// This package holds the contracts (models, errors, and the Contents and
-// Kernels interfaces the HTTP handlers consume) and the HTTP server itself.
-// One technology per subpackage implements them: notebookd/contents (files
-// under a root directory) and notebookd/kernels (kernel processes, ZeroMQ,
-// the kernel websocket). cmd/ferry wires them together.
+// This package holds the contracts (models, errors, and the Contents,
+// Kernels and Terminals interfaces the HTTP handlers consume) and the HTTP
+// server itself. One technology per subpackage implements them:
+// notebookd/contents (files under a root directory), notebookd/kernels
+// (kernel processes, ZeroMQ, the kernel websocket) and notebookd/terminals
+// (shells on pseudo-terminals, the terminado websocket). cmd/ferry wires
+// them together.
 package notebookd
 
 import (
@@ -152,5 +154,32 @@ type Kernels interface {
 	// done before it is called.
 	ServeChannels(w http.ResponseWriter, r *http.Request, id string)
 	// Close shuts every kernel down.
+	Close(ctx context.Context) error
+}
+
+// TerminalModel is a running terminal as the terminals API shows it.
+type TerminalModel struct {
+	Name         string    `json:"name"`
+	LastActivity time.Time `json:"last_activity"`
+}
+
+// Terminals is the terminal manager the API serves (/api/terminals and the
+// /terminals/websocket/<name> websocket). A nil Config.Terminals turns
+// terminals off.
+type Terminals interface {
+	List() []*TerminalModel
+	// Create starts a shell in the absolute directory cwd, named name or,
+	// when name is "", the lowest free number ("1", "2", ...).
+	Create(ctx context.Context, name, cwd string) (*TerminalModel, error)
+	Get(name string) (*TerminalModel, error)
+	// Delete kills the terminal's shell and the processes of its session,
+	// and returns once the shell has exited.
+	Delete(ctx context.Context, name string) error
+	// ServeWebsocket upgrades r to the terminal's websocket in the terminado
+	// protocol (JSON arrays: ["stdin", text], ["set_size", rows, cols, ...]
+	// in; ["setup", {}], ["stdout", text], ["disconnect", 1] out).
+	// Authentication and the Origin check are done before it is called.
+	ServeWebsocket(w http.ResponseWriter, r *http.Request, name string)
+	// Close kills every terminal.
 	Close(ctx context.Context) error
 }

@@ -33,6 +33,8 @@ const LabVersion = "4.6.0"
 type Config struct {
 	Contents Contents
 	Kernels  Kernels
+	// Terminals serves /api/terminals; nil turns terminals off.
+	Terminals Terminals
 
 	// IP and Port are where ListenAndServe listens (127.0.0.1:8888 by
 	// default). When Port is taken the next ones are tried, up to 50.
@@ -289,7 +291,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p string) {
 	case strings.HasPrefix(p, "lab/api/themes/"):
 		s.serveLabThemes(w, r, strings.TrimPrefix(p, "lab/api/themes/"))
 	case p == "api" || p == "api/" || strings.HasPrefix(p, "api/") || strings.HasPrefix(p, "lab/api/") ||
-		strings.HasPrefix(p, "files/") || strings.HasPrefix(p, "kernelspecs/"):
+		strings.HasPrefix(p, "files/") || strings.HasPrefix(p, "kernelspecs/") || strings.HasPrefix(p, "terminals/websocket/"):
 		s.api(w, r, p)
 	default:
 		http.NotFound(w, r)
@@ -324,8 +326,10 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, p string) {
 		err = s.handleKernels(w, r, strings.TrimPrefix(p, "api/kernels"))
 	case p == "api/sessions" || strings.HasPrefix(p, "api/sessions/"):
 		err = s.handleSessions(w, r, strings.TrimPrefix(p, "api/sessions"))
-	case p == "api/terminals":
-		err = s.handleTerminals(w, r)
+	case p == "api/terminals" || strings.HasPrefix(p, "api/terminals/"):
+		err = s.handleTerminals(w, r, strings.TrimPrefix(p, "api/terminals"))
+	case strings.HasPrefix(p, "terminals/websocket/"):
+		err = s.handleTerminalSocket(w, r, strings.TrimPrefix(p, "terminals/websocket/"))
 	case p == "api/nbconvert":
 		err = methodJSON(w, r, http.MethodGet, map[string]any{})
 	case p == "api/events" || p == "api/events/subscribe":

@@ -351,7 +351,11 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/api/sessions", "", 200, "[]", ""},
 		{"GET", "/api/sessions/nope", "", 404, "not found", ""},
 		{"POST", "/api/sessions", `{}`, 400, "path", ""},
-		{"GET", "/api/terminals", "", 200, "[]", ""},
+		{"GET", "/api/terminals", "", 200, "[]", ""}, // terminals off (Config.Terminals nil)
+		{"POST", "/api/terminals", "", 404, "--no-terminals", ""},
+		{"GET", "/api/terminals/1", "", 404, "terminals are disabled", ""},
+		{"DELETE", "/api/terminals/1", "", 404, "terminals are disabled", ""},
+		{"GET", "/terminals/websocket/1", "", 404, "terminals are disabled", ""},
 		{"GET", "/api/nonexistent", "", 404, `"message"`, ""},
 		{"GET", "/lab/api/translations", "", 200, `"en"`, ""},
 		{"GET", "/lab/api/translations/fr_FR", "", 200, `{"data":{},"message":""}`, ""},
@@ -534,6 +538,8 @@ func TestAuth(t *testing.T) {
 		{"ipv6 host", "GET", "/api/contents", map[string]string{"Host": "[::1]:8888"}, 200},
 		{"unauthenticated page", "GET", "/lab", map[string]string{"Authorization": ""}, 302},
 		{"unauthenticated websocket", "GET", "/api/kernels/k1/channels", map[string]string{"Authorization": "", "Connection": "Upgrade", "Upgrade": "websocket"}, 403},
+		{"unauthenticated terminal websocket", "GET", "/terminals/websocket/1", map[string]string{"Authorization": "", "Connection": "Upgrade", "Upgrade": "websocket"}, 403},
+		{"cross origin terminal websocket", "GET", "/terminals/websocket/1", map[string]string{"Origin": "http://evil.com", "Connection": "Upgrade", "Upgrade": "websocket"}, 403},
 		{"static needs no login", "GET", "/static/lab/nothing.js", map[string]string{"Authorization": ""}, 404},
 	}
 	for _, tt := range tests {

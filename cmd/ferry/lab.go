@@ -19,13 +19,14 @@ import (
 	"github.com/ferryml/ferry/notebookd"
 	"github.com/ferryml/ferry/notebookd/contents"
 	"github.com/ferryml/ferry/notebookd/kernels"
+	"github.com/ferryml/ferry/notebookd/terminals"
 )
 
 // labOptions are the flags of `ferry lab`.
 type labOptions struct {
 	ip, token, passwordHash, baseURL, dataDir, allowOrigin, labAssets, logLevel, root string
 	port                                                                              int
-	allowRemote, noBrowser, browser, hashPassword, allowHidden                        bool
+	allowRemote, noBrowser, browser, hashPassword, allowHidden, noTerminals           bool
 	cullIdle, cullInterval                                                            int
 }
 
@@ -48,6 +49,7 @@ func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
 	fs.StringVar(&o.allowOrigin, "allow-origin", "", "the cross-origin `origin` allowed (\"*\" for any; default same-origin only)")
 	fs.BoolVar(&o.allowRemote, "allow-remote-access", false, "serve requests whose Host is not localhost (implied when --ip is not a loopback address)")
 	fs.BoolVar(&o.allowHidden, "allow-hidden", false, "show and serve hidden files (dot files)")
+	fs.BoolVar(&o.noTerminals, "no-terminals", false, "turn JupyterLab's terminals (shells on the server) off")
 	fs.IntVar(&o.cullIdle, "cull-idle-timeout", 0, "shut kernels down after this many `seconds` idle (0: never)")
 	fs.IntVar(&o.cullInterval, "cull-interval", 300, "check for idle kernels every this many `seconds`")
 	fs.StringVar(&o.labAssets, "lab-assets", "", "the `directory` of the built JupyterLab app (default $FERRY_LAB_ASSETS)")
@@ -140,8 +142,9 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 	}, nil
 }
 
-// serveLab wires the contents and kernel managers into the server and
-// serves until ctx is done or SIGINT.
+// serveLab wires the contents, kernel and terminal managers into the
+// server and serves until ctx is done or SIGINT; then every terminal is
+// killed.
 func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOptions, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
@@ -158,6 +161,21 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		return err
 	}
 	cfg.Contents, cfg.Kernels = cm, km
+	if !o.noTerminals {
+		tm, err := terminals.New(terminals.Options{Logger: log.With("component", "terminals")})
+		if err != nil {
+			_ = km.Close(context.Background())
+			return fmt.Errorf("lab: %w (or start with --no-terminals)", err)
+		}
+		cfg.Terminals = tm
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := tm.Close(cctx); err != nil {
+				log.Warn("closing terminals", "err", err)
+			}
+		}()
+	}
 	srv, err := notebookd.NewServer(cfg)
 	if err != nil {
 		_ = km.Close(context.Background())

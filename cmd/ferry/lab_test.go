@@ -18,7 +18,7 @@ func TestLabHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v, want flag.ErrHelp", err)
 	}
-	for _, f := range []string{"-ip", "-port", "-root", "-notebook-dir", "-token", "-password", "-password-hash", "-hash-password",
+	for _, f := range []string{"-ip", "-port", "-root", "-notebook-dir", "-token", "-password", "-password-hash", "-hash-password", "-no-terminals",
 		"-base-url", "-no-browser", "-browser", "-data-dir", "-allow-origin", "-allow-remote-access",
 		"-cull-idle-timeout", "-cull-interval", "-lab-assets", "-log-level"} {
 		if !strings.Contains(stderr.String(), "  "+f) {

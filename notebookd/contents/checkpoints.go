@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ferryml/ferry/notebookd"
@@ -60,8 +61,14 @@ func (m *Manager) CreateCheckpoint(ctx context.Context, p string) (notebookd.Che
 
 // ListCheckpoints returns the file's checkpoint, if it has one.
 func (m *Manager) ListCheckpoints(ctx context.Context, p string) ([]notebookd.Checkpoint, error) {
-	t, err := m.file(ctx, p)
+	// A file that does not exist (JupyterLab asks right after a rename) has
+	// no checkpoints, as in jupyter_server; a path that escapes the root is
+	// still refused.
+	t, err := m.resolve(ctx, p)
 	if err != nil {
+		if notebookd.StatusOf(err) == http.StatusNotFound && !slices.Contains(strings.Split(p, "/"), "..") {
+			return []notebookd.Checkpoint{}, nil
+		}
 		return nil, err
 	}
 	fi, err := os.Stat(checkpointPath(t))
