@@ -65,6 +65,12 @@ func (s *Server) tokenOK(tok string) bool {
 	return s.cfg.Token != "" && tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.Token)) == 1
 }
 
+// apiTokenOK reports whether tok is the control-plane token of the
+// processes the server starts.
+func (s *Server) apiTokenOK(tok string) bool {
+	return tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.apiToken)) == 1
+}
+
 // requestToken returns the token of ?token= or the Authorization header.
 func requestToken(r *http.Request) string {
 	if a := r.Header.Get("Authorization"); a != "" {

@@ -66,6 +66,15 @@ type Config struct {
 	// lab/workspaces/.
 	DataDir string
 
+	// Control is Ferry's control-plane API (tracking, later jobs and
+	// models), served under <base>api/ferry/v1/ with the prefix stripped,
+	// behind the same authentication as the rest of the API. nil: 404.
+	Control http.Handler
+	// OnListen, if set, is called with the server's address and the
+	// control-plane URL and token once it listens and before it serves
+	// (kernels started later are told where the control plane is).
+	OnListen func(l Listening)
+
 	Version string
 	Logger  *slog.Logger
 	// Out, when set, receives the "open this URL" banner of ListenAndServe.
@@ -88,6 +97,10 @@ type Server struct {
 	sessions *sessionStore
 
 	remote bool
+	// apiToken authenticates processes the server starts (kernels,
+	// terminals) on the control plane: the token, or a random one when
+	// only a password is configured.
+	apiToken string
 
 	addrMu sync.Mutex
 	addr   string
@@ -135,8 +148,22 @@ func NewServer(cfg Config) (*Server, error) {
 		sessions:     newSessionStore(),
 		remote:       cfg.AllowRemoteAccess || !isLoopbackHost(cfg.IP),
 	}
+	s.apiToken = cfg.Token
+	if s.apiToken == "" {
+		s.apiToken = randomHex(24)
+	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s, nil
+}
+
+// Listening says where a Server listens.
+type Listening struct {
+	Addr string // host:port
+	// APIURL is the control plane's base URL, ending in "/".
+	APIURL string
+	// APIToken authenticates on the control plane (and only there, when the
+	// server has no token of its own).
+	APIToken string
 }
 
 // Token returns the access token ("" when only a password is accepted).
@@ -180,6 +207,14 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	s.addr = ln.Addr().String()
 	s.addrMu.Unlock()
 	u := s.URL(ln.Addr().String())
+	if s.cfg.OnListen != nil {
+		host, port, _ := net.SplitHostPort(ln.Addr().String())
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		s.cfg.OnListen(Listening{Addr: ln.Addr().String(),
+			APIURL: "http://" + net.JoinHostPort(host, port) + s.base + "api/ferry/v1/", APIToken: s.apiToken})
+	}
 	s.log.Info("serving JupyterLab", "url", u)
 	if s.cfg.Out != nil {
 		fmt.Fprintf(s.cfg.Out, "Ferry %s notebook server is running at:\n    %s\n", s.cfg.Version, u)
@@ -290,8 +325,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p string) {
 		s.serveLabStatic(w, r, strings.TrimPrefix(p, "static/lab/"))
 	case strings.HasPrefix(p, "lab/api/themes/"):
 		s.serveLabThemes(w, r, strings.TrimPrefix(p, "lab/api/themes/"))
+	case strings.HasPrefix(p, "api/ferry/v1/"):
+		s.control(w, r, p)
+	case p == "favicon.ico":
+		s.serveFavicon(w, r)
 	case p == "api" || p == "api/" || strings.HasPrefix(p, "api/") || strings.HasPrefix(p, "lab/api/") ||
-		strings.HasPrefix(p, "files/") || strings.HasPrefix(p, "kernelspecs/") || strings.HasPrefix(p, "terminals/websocket/"):
+		strings.HasPrefix(p, "files/") || strings.HasPrefix(p, "kernelspecs/") || strings.HasPrefix(p, "terminals/websocket/") ||
+		p == "lsp/status":
 		s.api(w, r, p)
 	default:
 		http.NotFound(w, r)
@@ -340,6 +380,13 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, p string) {
 		err = s.handleWorkspaces(w, r, strings.TrimPrefix(p, "lab/api/workspaces"))
 	case p == "lab/api/translations" || strings.HasPrefix(p, "lab/api/translations/"):
 		err = s.handleTranslations(w, r, strings.TrimPrefix(p, "lab/api/translations"))
+	case strings.HasPrefix(p, "lab/api/listings/"):
+		// No extension manager listings: nothing is blocked or allowed.
+		err = methodJSON(w, r, http.MethodGet, map[string]any{"blocked_extensions_uris": []string{}, "allowed_extensions_uris": []string{},
+			"blocked_extensions": []string{}, "allowed_extensions": []string{}})
+	case p == "lsp/status":
+		// No language servers (jupyter-lsp's answer when it has none).
+		err = methodJSON(w, r, http.MethodGet, map[string]any{"version": 2, "sessions": map[string]any{}, "specs": map[string]any{}})
 	default:
 		err = Errorf(http.StatusNotFound, "no such API route: %s", "/"+p)
 	}

@@ -861,3 +861,64 @@ func mustWrite(t *testing.T, file, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestControlPlane: /api/ferry/v1/ reaches Config.Control with the prefix
+// stripped, with the server's token, a login cookie, or the API token the
+// server gives the processes it starts — which opens nothing else.
+func TestControlPlane(t *testing.T) {
+	var gotPath string
+	control := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath = r.URL.EscapedPath()
+		w.WriteHeader(http.StatusTeapot)
+	})
+	t.Run("token", func(t *testing.T) {
+		e := newEnv(t, func(c *Config) { c.Control = control })
+		resp, _ := e.do("GET", "/api/ferry/v1/runs/a%2Fb", "", nil)
+		if resp.StatusCode != http.StatusTeapot || gotPath != "/runs/a%2Fb" {
+			t.Errorf("status %d path %q, want 418 /runs/a%%2Fb", resp.StatusCode, gotPath)
+		}
+		resp, _ = e.do("GET", "/api/ferry/v1/experiments", "", map[string]string{"Authorization": "token wrong"})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("wrong token: status %d", resp.StatusCode)
+		}
+		if e.srv.apiToken != testToken {
+			t.Errorf("API token %q, want the server's token", e.srv.apiToken)
+		}
+	})
+	t.Run("password only", func(t *testing.T) {
+		e := newEnv(t, func(c *Config) {
+			c.Token = ""
+			c.PasswordHash = HashPassword("pw")
+			c.Control = control
+		})
+		api := e.srv.apiToken
+		if len(api) < 32 {
+			t.Fatalf("no API token for kernels: %q", api)
+		}
+		resp, _ := e.do("POST", "/api/ferry/v1/runs", "{}", map[string]string{"Authorization": "token " + api})
+		if resp.StatusCode != http.StatusTeapot {
+			t.Errorf("API token on the control plane: status %d", resp.StatusCode)
+		}
+		resp, _ = e.do("GET", "/api/contents", "", map[string]string{"Authorization": "token " + api})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("API token on /api/contents: status %d, want 403", resp.StatusCode)
+		}
+	})
+	t.Run("no control plane", func(t *testing.T) {
+		e := newEnv(t, nil)
+		if resp, body := e.do("GET", "/api/ferry/v1/experiments", "", nil); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "control plane") {
+			t.Errorf("status %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("stubs", func(t *testing.T) {
+		e := newEnv(t, nil)
+		for _, p := range []string{"/lsp/status", "/lab/api/listings/@jupyterlab/extensionmanager-extension/listings.json"} {
+			if resp, body := e.do("GET", p, "", nil); resp.StatusCode != 200 || !strings.HasPrefix(body, "{") {
+				t.Errorf("GET %s: %d %s", p, resp.StatusCode, body)
+			}
+		}
+		if resp, _ := e.do("GET", "/favicon.ico", "", nil); resp.StatusCode != http.StatusNoContent {
+			t.Errorf("favicon: %d", resp.StatusCode)
+		}
+	})
+}

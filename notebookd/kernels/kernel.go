@@ -130,7 +130,7 @@ func (k *kern) launchOnce(ctx context.Context) error {
 		a = strings.ReplaceAll(a, "{connection_file}", k.connFile)
 		argv[i] = strings.ReplaceAll(a, "{resource_dir}", k.specDir)
 	}
-	env := append(os.Environ(), k.m.opts.Env...)
+	env := append(os.Environ(), k.m.kernelEnv()...)
 	env = append(env, "JPY_PARENT_PID="+fmt.Sprint(os.Getpid()))
 	for name, v := range k.specEnv {
 		v = os.Expand(v, func(s string) string { return lookupEnv(env, s) })

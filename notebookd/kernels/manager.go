@@ -76,6 +76,7 @@ type Manager struct {
 	mu      sync.Mutex
 	kernels map[string]*kern
 	closed  bool
+	env     []string // Options.Env and what AddEnv added; guarded by mu
 
 	stopCull chan struct{}
 	cullDone chan struct{}
@@ -85,7 +86,7 @@ var _ notebookd.Kernels = (*Manager)(nil)
 
 // New returns a Manager.
 func New(opts Options) (*Manager, error) {
-	m := &Manager{opts: opts, log: opts.Logger, specDirs: opts.SpecDirs, runtime: opts.RuntimeDir, kernels: map[string]*kern{}}
+	m := &Manager{opts: opts, log: opts.Logger, specDirs: opts.SpecDirs, runtime: opts.RuntimeDir, kernels: map[string]*kern{}, env: opts.Env}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -376,4 +377,18 @@ func (m *Manager) Close(ctx context.Context) error {
 		all = append(all, e)
 	}
 	return errors.Join(all...)
+}
+
+// AddEnv adds "K=V" entries to the environment of kernels started (or
+// restarted) from now on.
+func (m *Manager) AddEnv(env ...string) {
+	m.mu.Lock()
+	m.env = append(m.env[:len(m.env):len(m.env)], env...)
+	m.mu.Unlock()
+}
+
+func (m *Manager) kernelEnv() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.env
 }

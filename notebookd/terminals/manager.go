@@ -37,6 +37,8 @@ const DefaultHistoryBytes = 64 << 10
 // Manager runs terminals. It implements notebookd.Terminals.
 type Manager struct {
 	shell   []string
+	envMu   sync.Mutex
+	base    []string // Options.Env
 	env     []string
 	history int
 	log     *slog.Logger
@@ -73,6 +75,7 @@ func New(opts Options) (*Manager, error) {
 	} else if _, err := exec.LookPath(m.shell[0]); err != nil {
 		return nil, fmt.Errorf("terminals: shell %q: %w", m.shell[0], err)
 	}
+	m.base = opts.Env
 	m.env = shellEnv(os.Environ(), opts.Env)
 	return m, nil
 }
@@ -223,4 +226,19 @@ func (m *Manager) Close(ctx context.Context) error {
 		return fmt.Errorf("terminals: close: %w", err)
 	}
 	return nil
+}
+
+// AddEnv adds "K=V" entries to the environment of shells started from now
+// on (notebookd passes the control plane's address once it listens).
+func (m *Manager) AddEnv(env ...string) {
+	m.envMu.Lock()
+	defer m.envMu.Unlock()
+	m.base = append(m.base[:len(m.base):len(m.base)], env...)
+	m.env = shellEnv(os.Environ(), m.base)
+}
+
+func (m *Manager) shellEnv() []string {
+	m.envMu.Lock()
+	defer m.envMu.Unlock()
+	return m.env
 }

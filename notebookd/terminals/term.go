@@ -52,7 +52,7 @@ type term struct {
 func start(m *Manager, name, cwd string) (*term, error) {
 	cmd := exec.Command(m.shell[0], m.shell[1:]...)
 	cmd.Dir = cwd
-	cmd.Env = m.env
+	cmd.Env = m.shellEnv()
 	size := unix.Winsize{Row: 24, Col: 80}
 	// StartWithSize makes the shell a session leader (hence the leader of
 	// its process group) with the pty as its controlling terminal.
