@@ -79,6 +79,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./kernel
 	$(GO) test -run='^$$' -fuzz='^FuzzIsComplete$$' -fuzztime=$(FUZZTIME) ./kernel/gosrc
 	$(GO) test -run='^$$' -fuzz='^FuzzExprAt$$' -fuzztime=$(FUZZTIME) ./kernel/gosrc
+	$(GO) test -run='^$$' -fuzz='^FuzzParseFilter$$' -fuzztime=$(FUZZTIME) ./storage
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodePoints$$' -fuzztime=$(FUZZTIME) ./storage/sqldb
 
 py-test: build
 	cd test && FERRY_BIN=$(abspath $(BIN)) $(PYENV) $(PYTHON) -m pytest -v -p no:cacheprovider $(PYTEST_ARGS)

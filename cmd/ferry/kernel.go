@@ -16,6 +16,8 @@ import (
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/kernel/goeval"
 	"github.com/ferryml/ferry/magics"
+	"github.com/ferryml/ferry/magics/runs"
+	"github.com/ferryml/ferry/widgets"
 	"github.com/ferryml/ferry/widgets/display"
 )
 
@@ -49,12 +51,13 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 				Stderr:     s.Stderr,
 				Stdin:      s.Stdin,
 				Symbols:    []interp.Exports{symbols.Symbols},
-				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display", "fmt": "fmt"},
+				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display", "fmt": "fmt", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
 			})
 			if err != nil {
 				return nil, err
 			}
-			return magics.NewEvaluator(g, kernelMagics()), nil
+			reg := kernelMagics()
+			return magics.NewEvaluator(g, reg), nil
 		},
 		HistoryPath:  historyPath(),
 		Version:      version,
@@ -65,6 +68,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	display.SetPublisher(k)
+	widgets.SetKernel(k)
 	restart, err := k.Run(ctx)
 	if err != nil && ctx.Err() == nil {
 		return err
@@ -75,7 +79,9 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 
 // kernelMagics is the registry of the magics a kernel session offers.
 func kernelMagics() *magics.Registry {
-	return magics.NewRegistry()
+	reg := magics.NewRegistry()
+	runs.Register(reg, nil)
+	return reg
 }
 
 // historyPath is where execution history is kept across kernel restarts:

@@ -20,11 +20,14 @@ import (
 	"github.com/ferryml/ferry/notebookd/contents"
 	"github.com/ferryml/ferry/notebookd/kernels"
 	"github.com/ferryml/ferry/notebookd/terminals"
+	"github.com/ferryml/ferry/storage/httpapi"
+	"github.com/ferryml/ferry/storage/tracking"
 )
 
 // labOptions are the flags of `ferry lab`.
 type labOptions struct {
 	ip, token, passwordHash, baseURL, dataDir, allowOrigin, labAssets, logLevel, root string
+	trackingURL, artifactsURL                                                         string
 	port                                                                              int
 	allowRemote, noBrowser, browser, hashPassword, allowHidden, noTerminals           bool
 	cullIdle, cullInterval                                                            int
@@ -53,6 +56,8 @@ func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
 	fs.IntVar(&o.cullIdle, "cull-idle-timeout", 0, "shut kernels down after this many `seconds` idle (0: never)")
 	fs.IntVar(&o.cullInterval, "cull-interval", 300, "check for idle kernels every this many `seconds`")
 	fs.StringVar(&o.labAssets, "lab-assets", "", "the `directory` of the built JupyterLab app (default $FERRY_LAB_ASSETS)")
+	fs.StringVar(&o.trackingURL, "tracking-url", "", "the tracking store: sqlite:///path/ferry.db or postgres://user@host:port/db (default $FERRY_TRACKING_URL, else ferry.db in the data directory)")
+	fs.StringVar(&o.artifactsURL, "artifacts-url", "", "where runs keep artifacts: file:///dir or s3://bucket/prefix (default $FERRY_ARTIFACTS_URL, else artifacts/ in the data directory; required with PostgreSQL)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: ferry lab [FLAGS]
@@ -161,8 +166,38 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		return err
 	}
 	cfg.Contents, cfg.Kernels = cm, km
+
+	// The control plane: tracking (the embedded SQLite store by default).
+	if o.trackingURL == "" {
+		o.trackingURL = os.Getenv(tracking.EnvTrackingURL)
+	}
+	if o.artifactsURL == "" {
+		o.artifactsURL = os.Getenv("FERRY_ARTIFACTS_URL")
+	}
+	if o.trackingURL == "" {
+		if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+			_ = km.Close(context.Background())
+			return fmt.Errorf("lab: data directory: %w", err)
+		}
+		o.trackingURL = tracking.DefaultURL(o.dataDir)
+	}
+	tr, err := tracking.Open(ctx, o.trackingURL, tracking.Options{ArtifactRoot: o.artifactsURL, Logger: log.With("component", "tracking")})
+	if err != nil {
+		_ = km.Close(context.Background())
+		return fmt.Errorf("lab: tracking store %s: %w (see --tracking-url)", o.trackingURL, err)
+	}
+	defer tr.Close()
+	cfg.Control = httpapi.NewHandler(tr, tracking.OpenStore, log.With("component", "tracking-api"))
+	var tm *terminals.Manager
+	cfg.OnListen = func(l notebookd.Listening) {
+		env := []string{tracking.EnvAPIURL + "=" + l.APIURL, tracking.EnvToken + "=" + l.APIToken}
+		km.AddEnv(env...)
+		if tm != nil {
+			tm.AddEnv(env...)
+		}
+	}
 	if !o.noTerminals {
-		tm, err := terminals.New(terminals.Options{Logger: log.With("component", "terminals")})
+		tm, err = terminals.New(terminals.Options{Logger: log.With("component", "terminals")})
 		if err != nil {
 			_ = km.Close(context.Background())
 			return fmt.Errorf("lab: %w (or start with --no-terminals)", err)

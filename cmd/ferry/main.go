@@ -37,6 +37,7 @@ Commands:
   kernel -f CONNECTION_FILE             run the Go kernel (started by Jupyter)
   kernelspec install [--user|--prefix DIR|--sys-prefix] [--name NAME]
                                         install the kernelspec for Jupyter, JupyterLab, VS Code
+  runs list|show|compare|experiments   tracked runs (ferry runs --help)
   version                               print the version
 `
 
@@ -57,6 +58,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New("kernelspec: the only subcommand is install")
 		}
 		return runKernelspecInstall(args[2:], stdout, stderr)
+	case "runs":
+		return runRuns(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "ferry", version)
 		return nil

@@ -11,7 +11,10 @@ package symbols
 
 import "reflect"
 
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/widgets
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/widgets/display
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage/tracking
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/apache/arrow-go/v18/arrow
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/apache/arrow-go/v18/arrow/array
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/apache/arrow-go/v18/arrow/memory
