@@ -417,4 +417,3 @@ func (h *Handler) listArtifacts(w http.ResponseWriter, r *http.Request) error {
 func toObjectJSON(o storage.ObjectInfo) objectJSON {
 	return objectJSON{Path: o.Key, Size: o.Size, ModTime: o.ModTime.UTC().Truncate(time.Millisecond), SHA256: o.SHA256, ContentType: o.ContentType}
 }
-

@@ -37,8 +37,8 @@ type createExperimentJSON struct {
 type metricJSON struct {
 	Key       string    `json:"key"`
 	Value     jsonFloat `json:"value"`
-	Timestamp int64   `json:"timestamp"`
-	Step      int64   `json:"step"`
+	Timestamp int64     `json:"timestamp"`
+	Step      int64     `json:"step"`
 }
 
 type kvJSON struct {
@@ -151,10 +151,10 @@ type historyRequestJSON struct {
 
 // seriesJSON is a metric history in columns (compact for many points).
 type seriesJSON struct {
-	RunID      string    `json:"run_id"`
-	Key        string    `json:"key"`
-	Steps      []int64   `json:"steps"`
-	Timestamps []int64   `json:"timestamps"`
+	RunID      string      `json:"run_id"`
+	Key        string      `json:"key"`
+	Steps      []int64     `json:"steps"`
+	Timestamps []int64     `json:"timestamps"`
 	Values     []jsonFloat `json:"values"`
 }
 

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/ferryml/ferry/storage"
-	"github.com/ferryml/ferry/storage/file"
 	"github.com/ferryml/ferry/storage/httpapi"
+	"github.com/ferryml/ferry/storage/open"
 )
 
 // Environment variables that choose the tracking store of a process (a
@@ -330,12 +330,10 @@ func (s *Session) Artifacts(ctx context.Context, run storage.Run) ([]storage.Obj
 	}
 }
 
-// OpenStore opens the object store at a URL (file:// for now).
-func OpenStore(_ context.Context, rawURL string) (storage.ObjectStore, error) {
-	if strings.HasPrefix(rawURL, "file:") {
-		return file.Open(rawURL)
-	}
-	return nil, storage.Errorf(storage.NotSupported, "artifact store %s: only file:// stores are supported here", rawURL)
+// OpenStore opens the object store at a URL (file:// or s3://, with
+// credentials from the AWS_* variables): where run artifacts live.
+func OpenStore(ctx context.Context, rawURL string) (storage.ObjectStore, error) {
+	return open.Store(ctx, rawURL, open.Options{NoCheck: true})
 }
 
 // End marks the run FINISHED.
