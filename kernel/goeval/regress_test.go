@@ -247,3 +247,21 @@ func TestMultiDefineInBlock(t *testing.T) {
 		{"for i := 0; i < 3; i++ {\n\tn, err := strconv.Atoi(\"x\")\n\t_ = n\n\tif err != nil {\n\t\tundefinedAfter()\n\t}\n}", "cell line 5, column 3: undefined: undefinedAfter", true},
 	})
 }
+
+// TestUnnamedParams: a func literal with unnamed parameters that captures a
+// variable, called from compiled code (yaegi alone fails with
+// "reflect.Set: value of type ... is not assignable").
+func TestUnnamedParams(t *testing.T) {
+	runCells(t, newEval(t), []struct {
+		code  string
+		want  string
+		isErr bool
+	}{
+		{"import (\n\t\"io/fs\"\n\t\"path/filepath\"\n\t\"sort\"\n\t\"strings\"\n)", "", false},
+		{"var sb strings.Builder\nfilepath.WalkDir(\"/\", func(string, fs.DirEntry, error) error { sb.WriteString(\"x\"); return filepath.SkipAll })\nsb.String()", plainOf("x"), false},
+		{"got := \"\"\nxs := []string{\"b\", \"a\"}\nsort.Slice(xs, func(int, int) bool { got = \"called\"; return false })\ngot", plainOf("called"), false},
+		{"func apply(f func(string, ...int) int) int { return f(\"x\", 1, 2) }", "", false},
+		{"n := 40\napply(func(string, ...int) int { return n + 2 })", plainOf(42), false},
+		{"func keep(int) int { return 7 }\nkeep(1)", plainOf(7), false},
+	})
+}

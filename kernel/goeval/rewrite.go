@@ -374,6 +374,12 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 			}
 		case *ast.GoStmt:
 			edits = append(edits, goEdits(p, n)...)
+		case *ast.FuncLit:
+			// yaegi mixes up the frame of a closure with unnamed parameters
+			// (func(*T) { ... }) that captures variables: name them _.
+			edits = append(edits, unnamedParamEdits(p, n.Type)...)
+		case *ast.FuncDecl:
+			edits = append(edits, unnamedParamEdits(p, n.Type)...)
 		case *ast.TypeSpec:
 			if p.decl {
 				if prev, ok := e.types[n.Name.Name]; ok && prev != normalize(src(n)) {
@@ -892,4 +898,19 @@ func needsFuncScope(st ast.Stmt) bool {
 	_, block := st.(*ast.BlockStmt)
 	walk(st, block)
 	return multi && !jumps
+}
+
+// unnamedParamEdits names the unnamed parameters of ft "_".
+func unnamedParamEdits(p *prepared, ft *ast.FuncType) []edit {
+	if ft.Params == nil {
+		return nil
+	}
+	var eds []edit
+	for _, f := range ft.Params.List {
+		if len(f.Names) == 0 {
+			off := p.cellOff(f.Type.Pos())
+			eds = append(eds, edit{off, off, "_ "})
+		}
+	}
+	return eds
 }
