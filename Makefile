@@ -10,6 +10,9 @@
 # pyenv/venv python3 on PATH); `bash .ci/run` installs them and runs `make test`.
 
 GO       ?= go
+# DuckDB's Arrow interface (storage/data, %%sql) is behind this build tag;
+# every go command of the Makefile (build, vet, test, staticcheck) gets it.
+export GOFLAGS += -tags=duckdb_arrow
 PYTHON   ?= /usr/bin/python3
 BIN      := bin/ferry
 

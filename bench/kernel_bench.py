@@ -261,7 +261,7 @@ def main():
     if args.only == "ipykernel":
         binary = None
     elif not os.access(binary, os.X_OK):
-        sys.exit(f"no ferry binary at {binary}: run `go build -o bin/ferry ./cmd/ferry`")
+        sys.exit(f"no ferry binary at {binary}: run `go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry`")
     tmp = tempfile.mkdtemp(prefix="ferry-bench-")
     try:
         ferry_name, py_name = install_ferry(binary, tmp)
@@ -359,8 +359,7 @@ def write_doc(path, table, args):
         gov = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip()
     except Exception:
         gov = "?"
-    doc = f"""# Benchmarks
-
+    section = f"""{SECTION_BEGIN}
 ## Kernel: Ferry vs ipykernel
 
 Measured {date} on {machine()}; {gov}, Python {platform.python_version()}
@@ -371,7 +370,7 @@ Measured {date} on {machine()}; {gov}, Python {platform.python_version()}
 Rerun (or `make bench-write`):
 
 ```
-go build -o bin/ferry ./cmd/ferry
+go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry
 {cmd}
 ```
 
@@ -388,10 +387,36 @@ How it is measured (`bench/kernel_bench.py`):
   after its first `kernel_info_reply`, and after the execute loop.
 
 This machine is shared and noisy: compare numbers of the same run only.
+{SECTION_END}
 """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    try:
+        with open(path) as f:
+            doc = f.read()
+    except FileNotFoundError:
+        doc = "# Benchmarks\n"
     with open(path, "w") as f:
-        f.write(doc)
+        f.write(replace_section(doc, section))
+
+
+# docs/benchmarks.md holds one section per benchmark, each between its own
+# markers; a writer replaces only its own (bench/notebookd writes another).
+SECTION_BEGIN = "<!-- bench:kernel -->"
+SECTION_END = "<!-- /bench:kernel -->"
+LEGACY_HEADING = "## Kernel: Ferry vs ipykernel"
+
+
+def replace_section(doc, section):
+    """doc with its kernel section replaced by section (or section appended)."""
+    a, b = doc.find(SECTION_BEGIN), doc.find(SECTION_END)
+    if a >= 0 and b > a:
+        return doc[:a] + section.rstrip("\n") + doc[b + len(SECTION_END):]
+    a = doc.find(LEGACY_HEADING)  # written before the markers
+    if a >= 0:
+        ends = [i for i in (doc.find("\n## ", a + 1), doc.find("\n<!-- bench:", a + 1)) if i >= 0]
+        b = min(ends) + 1 if ends else len(doc)
+        return doc[:a] + section + ("\n" if b < len(doc) else "") + doc[b:]
+    return doc.rstrip("\n") + "\n\n" + section
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import (
 	"github.com/ferryml/ferry/kernel/goeval"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/magics/runs"
+	"github.com/ferryml/ferry/magics/sqlmagic"
 	"github.com/ferryml/ferry/widgets"
 	"github.com/ferryml/ferry/widgets/display"
 )
@@ -51,12 +52,13 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 				Stderr:     s.Stderr,
 				Stdin:      s.Stdin,
 				Symbols:    []interp.Exports{symbols.Symbols},
-				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display", "fmt": "fmt", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
+				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display", "fmt": "fmt", "data": "github.com/ferryml/ferry/storage/data", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
 			})
 			if err != nil {
 				return nil, err
 			}
 			reg := kernelMagics()
+			sqlmagic.Register(reg, sqlmagic.Options{Globals: g})
 			return magics.NewEvaluator(g, reg), nil
 		},
 		HistoryPath:  historyPath(),

@@ -1,7 +1,8 @@
 // Package symbols holds pre-extracted yaegi symbols (yaegi extract) of the
 // packages Ferry's Go kernel offers to cells beyond the standard library:
-// Ferry's display package, Apache Arrow (arrow, arrow/array, arrow/memory)
-// and gonum (mat, stat, floats).
+// Ferry's widgets and display packages, storage (contracts), storage/data
+// (DuckDB tables) and storage/tracking, Apache Arrow (arrow, arrow/array,
+// arrow/memory) and gonum (mat, stat, floats).
 //
 // yaegi extract leaves out generic functions and types (for example
 // arrow.NewExtensionType helpers and array.NewDictionaryBuilder's generic
@@ -13,6 +14,7 @@ import "reflect"
 
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/widgets
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/widgets/display
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage/data
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage/tracking
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/apache/arrow-go/v18/arrow

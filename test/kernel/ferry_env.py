@@ -9,7 +9,7 @@ user's home.
 
 Environment:
   FERRY_BIN   the ferry binary to test (default: <repo>/bin/ferry, built with
-              `go build -o bin/ferry ./cmd/ferry` when FERRY_BIN is unset)
+              `go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry` when FERRY_BIN is unset)
 """
 
 import json
@@ -47,7 +47,7 @@ def setup():
         binary = os.path.join(REPO, "bin", "ferry")
         # Cheap when up to date (Go's build cache); keeps the tests honest.
         subprocess.run(
-            ["go", "build", "-o", binary, "./cmd/ferry"], cwd=REPO, check=True
+            ["go", "build", "-tags", "duckdb_arrow", "-o", binary, "./cmd/ferry"], cwd=REPO, check=True
         )
     if not os.access(binary, os.X_OK):
         raise RuntimeError(f"ferry binary not found or not executable: {binary}")

@@ -3,6 +3,7 @@ metric histories and an artifact; %runs with a filter; %runs compare with a
 table (differences marked) and a Vega-Lite chart of the histories."""
 
 import os
+import tempfile
 
 import pytest
 
@@ -12,7 +13,17 @@ from test_examples import EXAMPLES, cell, run_notebook, stdout
 
 @pytest.fixture(scope="module")
 def nb():
-    nb, _ = run_notebook(os.path.join(EXAMPLES, "04-experiment-tracking.ipynb"))
+    # A data directory of its own: other tests run the notebook too, and
+    # runs accumulate in a store, as they should.
+    old = os.environ.get("FERRY_DATA_DIR")
+    os.environ["FERRY_DATA_DIR"] = tempfile.mkdtemp(prefix="ferry-tracking-")
+    try:
+        nb, _ = run_notebook(os.path.join(EXAMPLES, "04-experiment-tracking.ipynb"))
+    finally:
+        if old is None:
+            del os.environ["FERRY_DATA_DIR"]
+        else:
+            os.environ["FERRY_DATA_DIR"] = old
     return nb
 
 
