@@ -1,6 +1,6 @@
 # Ferry — build, lint, test, benchmark.
 #
-#   make build        bin/ferry
+#   make build        bin/ferry and bin/ferry-kernel
 #   make run          build what is missing (binary, JupyterLab app, kernelspec) and start `ferry lab`
 #   make test         lint + go test -race + short fuzz runs + Python protocol/notebook tests
 #   make bench        Ferry kernel vs ipykernel (prints a Markdown table)
@@ -31,8 +31,10 @@ PYENV := env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTEC
 
 all: build
 
+# bin/ferry (server, CLI) and bin/ferry-kernel (the Go kernel, which
+# `ferry kernel` runs).
 build:
-	$(GO) build -o $(BIN) ./cmd/ferry
+	$(GO) build -o $(dir $(BIN)) ./cmd/ferry ./cmd/ferry-kernel
 
 # The JupyterLab app (labextension/build.sh caches it by lockfile hash).
 lab-assets:

@@ -261,7 +261,7 @@ def main():
     if args.only == "ipykernel":
         binary = None
     elif not os.access(binary, os.X_OK):
-        sys.exit(f"no ferry binary at {binary}: run `go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry`")
+        sys.exit(f"no ferry binary at {binary}: run `go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel`")
     tmp = tempfile.mkdtemp(prefix="ferry-bench-")
     try:
         ferry_name, py_name = install_ferry(binary, tmp)
@@ -370,7 +370,7 @@ Measured {date} on {machine()}; {gov}, Python {platform.python_version()}
 Rerun (or `make bench-write`):
 
 ```
-go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry
+go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel
 {cmd}
 ```
 

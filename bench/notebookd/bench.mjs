@@ -479,7 +479,7 @@ ${table}
 Rerun (or \`make bench-notebookd BENCH_ARGS="--write docs/benchmarks.md"\`):
 
 \`\`\`
-go build -o bin/ferry ./cmd/ferry
+go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel
 FERRY_BIN=bin/ferry bash bench/notebookd/run.sh${extra} --write docs/benchmarks.md
 \`\`\`
 

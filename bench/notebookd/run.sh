@@ -21,7 +21,7 @@ PYTHON="${PYTHON:-/usr/bin/python3}"
 pyenv=(env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1)
 
 die() { echo "bench/notebookd: $*" >&2; exit 1; }
-[[ -x "$FERRY_BIN" ]] || die "no ferry binary at $FERRY_BIN: run \`go build -o bin/ferry ./cmd/ferry\` or set FERRY_BIN"
+[[ -x "$FERRY_BIN" ]] || die "no ferry binary at $FERRY_BIN: run \`go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel\` or set FERRY_BIN"
 command -v node >/dev/null || die "node is not on PATH: install Node 20+"
 js_version="$("${pyenv[@]}" "$PYTHON" -c 'import jupyter_server; print(jupyter_server.__version__)' 2>/dev/null)" ||
 	die "$PYTHON cannot import jupyter_server: apt-get install -y python3-jupyter-server"

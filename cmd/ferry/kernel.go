@@ -2,127 +2,48 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime/debug"
-
-	"github.com/traefik/yaegi/interp"
-
-	"github.com/ferryml/ferry/internal/symbols"
-	"github.com/ferryml/ferry/kernel"
-	"github.com/ferryml/ferry/kernel/goeval"
-	"github.com/ferryml/ferry/magics"
-	"github.com/ferryml/ferry/magics/runs"
-	"github.com/ferryml/ferry/magics/sqlmagic"
-	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
+	"syscall"
 )
 
-func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("kernel", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	connFile := fs.String("f", "", "the connection file written by the Jupyter client")
-	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *connFile == "" {
-		return fmt.Errorf("kernel: -f CONNECTION_FILE is required (Jupyter passes it as {connection_file})")
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("kernel: -log-level: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "kernel")
-	setMemoryLimit()
+// kernelBinary is the Go kernel's executable, built from cmd/ferry-kernel
+// and installed next to ferry.
+const kernelBinary = "ferry-kernel"
 
-	ci, err := kernel.ReadConnectionFile(*connFile)
-	if err != nil {
-		return err
+// findKernel returns the path of ferry-kernel: $FERRY_KERNEL, else next to
+// this executable, else on PATH.
+func findKernel() (string, error) {
+	if p := os.Getenv("FERRY_KERNEL"); p != "" {
+		return p, nil
 	}
-	k, err := kernel.New(ctx, kernel.Config{
-		Conn: ci,
-		NewEvaluator: func(s kernel.Streams) (kernel.Evaluator, error) {
-			g, err := goeval.New(goeval.Options{
-				Stdout:     s.Stdout,
-				Stderr:     s.Stderr,
-				Stdin:      s.Stdin,
-				Symbols:    []interp.Exports{symbols.Symbols},
-				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display", "fmt": "fmt", "data": "github.com/ferryml/ferry/storage/data", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
-			})
-			if err != nil {
-				return nil, err
+	if self, err := os.Executable(); err == nil {
+		if self, err = filepath.EvalSymlinks(self); err == nil {
+			p := filepath.Join(filepath.Dir(self), kernelBinary)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				return p, nil
 			}
-			reg := kernelMagics()
-			sqlmagic.Register(reg, sqlmagic.Options{Globals: g})
-			return magics.NewEvaluator(g, reg), nil
-		},
-		HistoryPath:  historyPath(),
-		Version:      version,
-		Logger:       log,
-		HandleSIGINT: true,
-	})
-	if err != nil {
-		return err
-	}
-	display.SetPublisher(k)
-	widgets.SetKernel(k)
-	restart, err := k.Run(ctx)
-	if err != nil && ctx.Err() == nil {
-		return err
-	}
-	log.Info("kernel stopped", "restart", restart)
-	return nil
-}
-
-// kernelMagics is the registry of the magics a kernel session offers.
-func kernelMagics() *magics.Registry {
-	reg := magics.NewRegistry()
-	runs.Register(reg, nil)
-	return reg
-}
-
-// historyPath is where execution history is kept across kernel restarts:
-// $FERRY_HISTORY, else the user's data directory.
-func historyPath() string {
-	if p := os.Getenv("FERRY_HISTORY"); p != "" {
-		return p
-	}
-	dir := os.Getenv("XDG_DATA_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
 		}
-		dir = filepath.Join(home, ".local", "share")
 	}
-	return filepath.Join(dir, "ferry", "kernel-history.jsonl")
+	if p, err := exec.LookPath(kernelBinary); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("kernel: %s not found next to ferry nor on PATH: build both with `go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel` (or `make build`), or set FERRY_KERNEL", kernelBinary)
 }
 
-// setMemoryLimit sets a soft memory limit (half the machine's memory) unless
-// GOMEMLIMIT says otherwise, so a big scan in a cell makes the GC work harder
-// before the machine runs out of memory.
-func setMemoryLimit() {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	if total := totalMemory(); total > 0 {
-		debug.SetMemoryLimit(total / 2)
-	}
-}
-
-func totalMemory() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
+// runKernel replaces this process with ferry-kernel (same pid, so Jupyter's
+// signals and process-group handling reach the kernel itself).
+func runKernel(_ context.Context, args []string, _ io.Writer) error {
+	p, err := findKernel()
 	if err != nil {
-		return 0
+		return err
 	}
-	var kb int64
-	if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err != nil {
-		return 0
+	argv := append([]string{p}, args...)
+	if err := syscall.Exec(p, argv, os.Environ()); err != nil {
+		return fmt.Errorf("kernel: exec %s: %w", p, err)
 	}
-	return kb << 10
+	return nil
 }

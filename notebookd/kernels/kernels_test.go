@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin := filepath.Join(tmp, "ferry")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/ferryml/ferry/cmd/ferry").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", tmp+"/", "github.com/ferryml/ferry/cmd/ferry", "github.com/ferryml/ferry/cmd/ferry-kernel").CombinedOutput()
 	if err == nil {
 		out, err = exec.Command(bin, "kernelspec", "install", "--prefix", filepath.Join(tmp, "p")).CombinedOutput()
 	}

@@ -34,4 +34,20 @@ if [[ "$(cat node_modules/.ferry-lock-hash 2>/dev/null || true)" != "$lock_hash"
   echo "$lock_hash" > node_modules/.ferry-lock-hash
 fi
 
-exec node --test --test-reporter=spec lab.test.mjs
+# Each *.test.mjs starts its own notebookd and Chromium: run them one after
+# another (in parallel they would fight over two cores), all of them even
+# when one fails. The artifacts folder is emptied once, here, so each test
+# file adds its own files (named with its prefix) to it.
+artifacts="${FERRY_TEST_ARTIFACTS:-$repo/test-artifacts}/browser"
+rm -rf "$artifacts"
+mkdir -p "$artifacts"
+export FERRY_BROWSER_KEEP_ARTIFACTS=1
+failed=()
+for t in *.test.mjs; do
+  echo "browser test: $t" >&2
+  node --test --test-reporter=spec "$t" || failed+=("$t")
+done
+if ((${#failed[@]})); then
+  echo "browser test: failed: ${failed[*]} (artifacts: $artifacts)" >&2
+  exit 1
+fi

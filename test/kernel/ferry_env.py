@@ -9,7 +9,8 @@ user's home.
 
 Environment:
   FERRY_BIN   the ferry binary to test (default: <repo>/bin/ferry, built with
-              `go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry` when FERRY_BIN is unset)
+              `go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel` when
+              FERRY_BIN is unset; ferry-kernel must sit next to ferry)
 """
 
 import json
@@ -47,7 +48,7 @@ def setup():
         binary = os.path.join(REPO, "bin", "ferry")
         # Cheap when up to date (Go's build cache); keeps the tests honest.
         subprocess.run(
-            ["go", "build", "-tags", "duckdb_arrow", "-o", binary, "./cmd/ferry"], cwd=REPO, check=True
+            ["go", "build", "-tags", "duckdb_arrow", "-o", os.path.dirname(binary) + "/", "./cmd/ferry", "./cmd/ferry-kernel"], cwd=REPO, check=True
         )
     if not os.access(binary, os.X_OK):
         raise RuntimeError(f"ferry binary not found or not executable: {binary}")

@@ -137,7 +137,7 @@ def test_kernel_has_duckdb_arrow():
         text = str(r)
         assert "without DuckDB's Arrow interface" not in text, (
             "the kernel binary was built without -tags duckdb_arrow; build it with "
-            "`go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry`"
+            "`go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel`"
         )
         assert r.status == "ok", text
     finally:

@@ -254,7 +254,9 @@ def test_index_out_of_range_names_cell_line(kc):
 
 
 def test_stop_on_error_aborts_queue(kc):
-    bad = kc.execute('panic("first")', stop_on_error=True)
+    # The failing cell runs long enough for the next request to be queued
+    # behind it (only requests queued before the failure are aborted).
+    bad = kc.execute('import "time"\ntime.Sleep(time.Second)\npanic("first")', stop_on_error=True)
     good = kc.execute("queuedAfterError := 1")
     r1 = fe.shell_reply(kc, bad, "execute_reply")
     assert r1["content"]["status"] == "error"

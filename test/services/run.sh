@@ -16,11 +16,11 @@ if [[ -n "${FERRY_BIN:-}" ]]; then
 else
   FERRY_BIN="$repo/bin/ferry"
   if [[ ! -x "$FERRY_BIN" ]]; then
-    (cd "$repo" && go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry)
+    (cd "$repo" && go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel)
   fi
 fi
 if [[ ! -x "$FERRY_BIN" ]]; then
-  echo "run.sh: no ferry binary at $FERRY_BIN; build it with 'go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry' or set FERRY_BIN" >&2
+  echo "run.sh: no ferry binary at $FERRY_BIN; build it with 'go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel' or set FERRY_BIN" >&2
   exit 1
 fi
 export FERRY_BIN

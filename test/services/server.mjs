@@ -6,7 +6,7 @@
 //
 // Environment:
 //   FERRY_BIN  the ferry binary (default <repo>/bin/ferry, built with
-//              `go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry` when missing)
+//              `go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel` when missing)
 //   FERRY_TEST_SERVER_LOG=1  copy the server's log to stderr
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -79,9 +79,9 @@ function ferryBin() {
   }
   const bin = path.join(REPO, 'bin', 'ferry');
   if (!fs.existsSync(bin)) {
-    const r = spawnSync('go', ['build', '-tags', 'duckdb_arrow', '-o', bin, './cmd/ferry'], { cwd: REPO, stdio: 'inherit' });
+    const r = spawnSync('go', ['build', '-tags', 'duckdb_arrow', '-o', path.dirname(bin) + '/', './cmd/ferry', './cmd/ferry-kernel'], { cwd: REPO, stdio: 'inherit' });
     if (r.status !== 0) {
-      throw new Error('go build -tags duckdb_arrow -o bin/ferry ./cmd/ferry failed; fix the build or set FERRY_BIN');
+      throw new Error('go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel failed; fix the build or set FERRY_BIN');
     }
   }
   return bin;
