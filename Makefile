@@ -77,15 +77,18 @@ go-test:
 	# data race inside yaegi), run without the race detector.
 	$(GO) test -count=1 ./kernel/goeval
 
-# A short run of each fuzzer (the seed corpus already runs in go-test);
-# FUZZTIME=5m for a longer hunt.
-FUZZTIME ?= 10s
+# A short run of each fuzzer (the seed corpus already runs in go-test),
+# counted in executions: a wall-clock -fuzztime on a loaded machine can end
+# in "context deadline exceeded" from the fuzzing coordinator. FUZZTIME=5m
+# (or 10000000x) for a longer hunt.
+FUZZTIME ?= 300000x
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./kernel
 	$(GO) test -run='^$$' -fuzz='^FuzzIsComplete$$' -fuzztime=$(FUZZTIME) ./kernel/gosrc
 	$(GO) test -run='^$$' -fuzz='^FuzzExprAt$$' -fuzztime=$(FUZZTIME) ./kernel/gosrc
 	$(GO) test -run='^$$' -fuzz='^FuzzParseFilter$$' -fuzztime=$(FUZZTIME) ./storage
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodePoints$$' -fuzztime=$(FUZZTIME) ./storage/sqldb
+	$(GO) test -run='^$$' -fuzz='^FuzzMetricParser$$' -fuzztime=$(FUZZTIME) ./jobs
 
 py-test: build
 	cd test && FERRY_BIN=$(abspath $(BIN)) $(PYENV) $(PYTHON) -m pytest -v -p no:cacheprovider $(PYTEST_ARGS)
