@@ -62,6 +62,7 @@ staticcheck: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
 tools: $(STATICCHECK) $(VERSITYGW)
+	bash internal/testsrv/build-kube.sh
 
 $(VERSITYGW):
 	mkdir -p $(dir $@)

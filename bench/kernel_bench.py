@@ -44,11 +44,14 @@ GOALS = {  # Ferry's targets
 }
 
 
-def rss_mb(pid):
+def rss_mb(pid, field="VmRSS"):
+    """A memory figure of /proc/<pid>/status in MB: VmRSS (all resident
+    pages, the binary's file pages included) or RssAnon (the process's own
+    memory)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024.0
     except FileNotFoundError:
         pass
@@ -271,7 +274,7 @@ def main():
         elif args.only == "ipykernel":
             kernels = kernels[1:]
         ctx = make_context()
-        res = {label: {"start": [], "rss": []} for label, _ in kernels}
+        res = {label: {"start": [], "rss": [], "anon": []} for label, _ in kernels}
 
         for i in range(args.starts):
             for label, name in kernels:
@@ -279,6 +282,7 @@ def main():
                 time.sleep(0.5)
                 res[label]["start"].append(secs)
                 res[label]["rss"].append(rss_mb(kernel_pid(km)))
+                res[label]["anon"].append(rss_mb(kernel_pid(km), "RssAnon"))
                 if i == args.starts - 1:
                     res[label]["kernel"] = (km, kc)
                 else:
@@ -293,6 +297,7 @@ def main():
             res[label]["reply"] = replies
             res[label]["idle"] = idles
             res[label]["rss_after"] = rss_mb(kernel_pid(km))
+            res[label]["anon_after"] = rss_mb(kernel_pid(km), "RssAnon")
             stop(km, kc)
         ctx.term()
     finally:
@@ -320,6 +325,10 @@ def render(res, kernels, args):
          "rss_mb", 1),
         ("RSS after %d executes" % args.executes, lambda r: r["rss_after"], lambda v: f"{v:.1f} MB",
          None, 1),
+        ("of which anonymous (RssAnon), after start (median)", lambda r: statistics.median(r["anon"]),
+         lambda v: f"{v:.1f} MB", None, 1),
+        ("of which anonymous, after %d executes" % args.executes, lambda r: r["anon_after"],
+         lambda v: f"{v:.1f} MB", None, 1),
     ]
     labels = [label for label, _ in kernels]
     head = "| measure | " + " | ".join(labels)
@@ -384,7 +393,12 @@ How it is measured (`bench/kernel_bench.py`):
   {args.warmup} warm-up executes; the time to the `execute_reply` and to the
   `status: idle` on IOPub. Client-side Python (signing, JSON) is included.
 - **RSS**: `VmRSS` of the kernel process from `/proc/<pid>/status`, 0.5 s
-  after its first `kernel_info_reply`, and after the execute loop.
+  after its first `kernel_info_reply`, and after the execute loop; and its
+  `RssAnon`, the process's own memory. The rest of Ferry's RSS is clean file
+  pages of the `ferry-kernel` binary touched at start (the interpreter's
+  standard-library tables and DuckDB's static initialisation, which came
+  with `%%sql`): shared between kernels and reclaimable, but counted in RSS,
+  so the ≤ 50 MB goal is missed since DuckDB was linked in.
 
 This machine is shared and noisy: compare numbers of the same run only.
 {SECTION_END}

@@ -524,7 +524,9 @@ func (o ListOptions) Matches(j *Job) bool {
 // taken name, NotFound for an unknown job.
 type Backend interface {
 	// Submit validates spec and starts the job. It returns once the job is
-	// recorded (condition Created); replicas start in the background.
+	// recorded; replicas start in the background. The local backend sets
+	// condition Created before it returns; on Kubernetes the operator sets
+	// it, so it may arrive later (Watch reports it).
 	Submit(ctx context.Context, spec Spec) (Job, error)
 	// Get returns the job named name.
 	Get(ctx context.Context, name string) (Job, error)
@@ -539,7 +541,9 @@ type Backend interface {
 	Logs(ctx context.Context, name string, opts LogOptions) (io.ReadCloser, error)
 	// Cancel stops every replica of the job; the job ends Failed with
 	// reason JobCancelled and its run KILLED. Cancelling a finished job does
-	// nothing.
+	// nothing. On Kubernetes cancelling deletes the object (the operator's
+	// way), so afterwards Get answers NotFound; Watch reports the final
+	// state in its Deleted event.
 	Cancel(ctx context.Context, name string) error
 	// Delete cancels the job if it runs, then removes its record and logs.
 	Delete(ctx context.Context, name string) error

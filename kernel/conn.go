@@ -42,6 +42,11 @@ func ReadConnectionFile(path string) (ConnectionInfo, error) {
 	return ci, nil
 }
 
+// Endpoint returns the ZeroMQ endpoint of one of the kernel's ports, with
+// the transport of this package (TCP that sends each ZMTP message in one
+// write and buffers reads), for clients that connect to the kernel.
+func (ci ConnectionInfo) Endpoint(port int) string { return ci.addr(port) }
+
 func (ci ConnectionInfo) addr(port int) string {
 	if ci.Transport == "ipc" {
 		return fmt.Sprintf("ipc://%s-%d", ci.IP, port)

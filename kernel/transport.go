@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"sync"
@@ -14,7 +15,9 @@ import (
 // TCP_NODELAY on (as it must be, for latency) a 7-frame Jupyter reply then
 // leaves as 14 packets. This transport buffers writes and sends each whole
 // ZMTP message (the greeting, a command, or the frames up to one without the
-// MORE flag) in one write.
+// MORE flag) in one write. It also buffers reads: zmq4 reads each frame's
+// header and body with separate small reads (dozens of read syscalls per
+// Jupyter message otherwise).
 const coalescingTCP = "ferry-tcp"
 
 func init() {
@@ -60,9 +63,10 @@ const (
 	zmtpCommand     = 0x04
 )
 
-// frameConn buffers writes until a ZMTP message is complete.
+// frameConn buffers writes until a ZMTP message is complete, and reads.
 type frameConn struct {
 	net.Conn
+	rd        *bufio.Reader // used by zmq4's one reader goroutine only
 	mu        sync.Mutex
 	buf       []byte
 	greeting  int    // greeting bytes still to come
@@ -73,8 +77,11 @@ type frameConn struct {
 }
 
 func newFrameConn(c net.Conn) *frameConn {
-	return &frameConn{Conn: c, greeting: zmtpGreetingLen, hdr: make([]byte, 0, 9)}
+	return &frameConn{Conn: c, rd: bufio.NewReaderSize(c, 64<<10), greeting: zmtpGreetingLen, hdr: make([]byte, 0, 9)}
 }
+
+// Read reads through a buffer; large reads go straight to the connection.
+func (c *frameConn) Read(p []byte) (int, error) { return c.rd.Read(p) }
 
 func (c *frameConn) Write(p []byte) (int, error) {
 	c.mu.Lock()

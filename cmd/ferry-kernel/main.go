@@ -30,6 +30,7 @@ import (
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/magics/runs"
 	"github.com/ferryml/ferry/magics/sqlmagic"
+	"github.com/ferryml/ferry/magics/train"
 	"github.com/ferryml/ferry/widgets"
 	"github.com/ferryml/ferry/widgets/display"
 )
@@ -110,6 +111,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 func kernelMagics() *magics.Registry {
 	reg := magics.NewRegistry()
 	runs.Register(reg, nil)
+	train.Register(reg, train.Options{})
 	return reg
 }
 

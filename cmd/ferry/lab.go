@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	jobsapi "github.com/ferryml/ferry/jobs/httpapi"
+	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/notebookd"
 	"github.com/ferryml/ferry/notebookd/contents"
 	"github.com/ferryml/ferry/notebookd/kernels"
@@ -187,7 +190,18 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		return fmt.Errorf("lab: tracking store %s: %w (see --tracking-url)", o.trackingURL, err)
 	}
 	defer tr.Close()
-	cfg.Control = httpapi.NewHandler(tr, tracking.OpenStore, log.With("component", "tracking-api"))
+	// Jobs: the local backend, under the data directory. Close detaches:
+	// running jobs keep running and the next start re-attaches them.
+	jb, err := local.New(ctx, local.Options{Dir: filepath.Join(o.dataDir, "jobs"), Tracker: tr, Logger: log.With("component", "jobs")})
+	if err != nil {
+		_ = km.Close(context.Background())
+		return fmt.Errorf("lab: jobs: %w", err)
+	}
+	defer jb.Close()
+	go func() { <-ctx.Done(); jb.Close() }() // ends watches and followed logs, so shutdown need not wait for them
+	cfg.Control = controlPlane(
+		httpapi.NewHandler(tr, tracking.OpenStore, log.With("component", "tracking-api")),
+		jobsapi.NewHandler(jb, local.BackendName, log.With("component", "jobs-api")))
 	var tm *terminals.Manager
 	cfg.OnListen = func(l notebookd.Listening) {
 		env := []string{tracking.EnvAPIURL + "=" + l.APIURL, tracking.EnvToken + "=" + l.APIToken}
@@ -220,6 +234,18 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		go openBrowser(ctx, srv, log)
 	}
 	return srv.ListenAndServe(ctx)
+}
+
+// controlPlane routes the jobs routes (/jobs...) to jobsH and everything
+// else to trackingH.
+func controlPlane(trackingH, jobsH http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if jobsapi.Owns(r.URL.Path) {
+			jobsH.ServeHTTP(w, r)
+			return
+		}
+		trackingH.ServeHTTP(w, r)
+	})
 }
 
 // openBrowser opens the server's URL with xdg-open (or open on macOS) once

@@ -38,6 +38,8 @@ Commands:
   kernelspec install [--user|--prefix DIR|--sys-prefix] [--name NAME]
                                         install the kernelspec for Jupyter, JupyterLab, VS Code
   runs list|show|compare|experiments   tracked runs (ferry runs --help)
+  jobs list|show|logs|cancel|delete|submit
+                                        training jobs (ferry jobs --help)
   version                               print the version
 `
 
@@ -60,6 +62,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runKernelspecInstall(args[2:], stdout, stderr)
 	case "runs":
 		return runRuns(ctx, args[1:], stdout, stderr)
+	case "jobs":
+		return runJobs(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "ferry", version)
 		return nil

@@ -303,14 +303,17 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 	if err := b.prepareDir(j); err != nil {
 		return fail(err)
 	}
+	var runID string
 	if b.opts.Tracker != nil {
-		runID, err := b.createRun(ctx, &j.rec.Job)
-		if err != nil {
+		var err error
+		// createRun only reads the spec, which no one changes after Submit.
+		if runID, err = b.createRun(ctx, &j.rec.Job); err != nil {
 			return fail(err)
 		}
-		j.rec.Job.RunID = runID
 	}
 	b.mu.Lock()
+	// The job is visible (reserved) already: set the run id under the lock.
+	j.rec.Job.RunID = runID
 	if err := b.persistLocked(j); err != nil {
 		b.mu.Unlock()
 		return fail(err)

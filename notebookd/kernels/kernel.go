@@ -192,7 +192,7 @@ func lookupEnv(env []string, name string) string {
 	return ""
 }
 
-func (p *proc) addr(port int) string { return fmt.Sprintf("tcp://%s:%d", p.k.conn.IP, port) }
+func (p *proc) addr(port int) string { return p.k.conn.Endpoint(port) }
 
 var zmqLog = log.New(io.Discard, "", 0)
 

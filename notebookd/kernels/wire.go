@@ -32,7 +32,12 @@ type hdrFields struct {
 }
 
 // parse fills the parsed fields from the JSON parts.
-func (m *msg) parse() error {
+func (m *msg) parse() error { return m.parseHeaders(true) }
+
+// parseHeaders reads the header fields; with checkBody it also checks that
+// metadata and content are JSON (messages from clients; a kernel's signed
+// messages are relayed as they are).
+func (m *msg) parseHeaders(checkBody bool) error {
 	var h hdrFields
 	if err := json.Unmarshal(m.header, &h); err != nil {
 		return fmt.Errorf("bad header: %w", err)
@@ -53,7 +58,7 @@ func (m *msg) parse() error {
 	}
 	m.parentSession = p.Session
 	for _, part := range [][]byte{m.metadata, m.content} {
-		if !json.Valid(part) {
+		if checkBody && !json.Valid(part) {
 			return errors.New("metadata or content is not valid JSON")
 		}
 	}
@@ -85,7 +90,7 @@ func (s signer) decode(channel string, frames [][]byte) (*msg, error) {
 	if len(parts) > 4 {
 		m.buffers = parts[4:]
 	}
-	if err := m.parse(); err != nil {
+	if err := m.parseHeaders(false); err != nil {
 		return nil, err
 	}
 	return m, nil

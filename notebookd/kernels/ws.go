@@ -218,12 +218,20 @@ func (c *client) readLoop() {
 		k.lastActivity = time.Now()
 		ready := k.readyCh
 		k.mu.Unlock()
-		// While the kernel (re)starts, wait for it.
+		// While the kernel (re)starts, wait for it (no timer when it is
+		// ready, the usual case).
 		select {
 		case <-ready:
-		case <-time.After(readyTimeout):
-		case <-c.done:
-			return
+		default:
+			t := time.NewTimer(readyTimeout)
+			select {
+			case <-ready:
+			case <-t.C:
+			case <-c.done:
+				t.Stop()
+				return
+			}
+			t.Stop()
 		}
 		k.mu.Lock()
 		p := k.proc

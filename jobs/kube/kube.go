@@ -1,0 +1,555 @@
+package kube
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ferryml/ferry/jobs"
+	"github.com/ferryml/ferry/storage"
+)
+
+// BackendName is the value of Job.Backend for jobs of this package.
+const BackendName = "kube"
+
+// DefaultS3SecretName is the name of the Secret that carries
+// Options.S3 to the replicas.
+const DefaultS3SecretName = "ferry-s3-credentials"
+
+// Options configure a Backend.
+type Options struct {
+	// Kubeconfig is the path of a kubeconfig file. Empty loads the
+	// configuration as kubectl does: the files in $KUBECONFIG, else
+	// ~/.kube/config, else the in-cluster service account of the pod.
+	Kubeconfig string
+	// Context is the kubeconfig context to use; empty means the current one.
+	Context string
+	// Config, when set, is used as is instead of loading a kubeconfig.
+	Config *rest.Config
+	// Namespace of the jobs; empty means the namespace of the kubeconfig
+	// context (in a pod: the pod's), else "default".
+	Namespace string
+	// Image is the container image of specs that name none.
+	Image string
+	// S3, when set, reaches every replica as AWS_* environment variables
+	// from a Secret in the namespace, which Submit creates or updates.
+	S3 *S3Credentials
+	// Propagation of the deletes of Cancel and Delete: Background (the
+	// default) removes the object at once and leaves its pods to the
+	// garbage collector; Foreground keeps the object, with a
+	// deletionTimestamp, until the garbage collector has removed its pods.
+	Propagation metav1.DeletionPropagation
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// S3Credentials are the object store settings of the replicas.
+type S3Credentials struct {
+	Endpoint        string // AWS_ENDPOINT_URL, e.g. http://minio.kubeflow:9000
+	AccessKeyID     string // AWS_ACCESS_KEY_ID
+	SecretAccessKey string // AWS_SECRET_ACCESS_KEY
+	SessionToken    string // AWS_SESSION_TOKEN, optional
+	Region          string // AWS_REGION and AWS_DEFAULT_REGION, optional
+	// SecretName defaults to DefaultS3SecretName.
+	SecretName string
+}
+
+// data returns the Secret's data.
+func (c *S3Credentials) data() map[string][]byte {
+	d := map[string][]byte{
+		"AWS_ACCESS_KEY_ID":     []byte(c.AccessKeyID),
+		"AWS_SECRET_ACCESS_KEY": []byte(c.SecretAccessKey),
+	}
+	if c.Endpoint != "" {
+		d["AWS_ENDPOINT_URL"] = []byte(c.Endpoint)
+		d["AWS_ENDPOINT_URL_S3"] = []byte(c.Endpoint)
+	}
+	if c.SessionToken != "" {
+		d["AWS_SESSION_TOKEN"] = []byte(c.SessionToken)
+	}
+	if c.Region != "" {
+		d["AWS_REGION"] = []byte(c.Region)
+		d["AWS_DEFAULT_REGION"] = []byte(c.Region)
+	}
+	return d
+}
+
+func (c *S3Credentials) secretName() string { return cmp.Or(c.SecretName, DefaultS3SecretName) }
+
+// Backend runs jobs as Kubeflow Training Operator custom resources in one
+// namespace of a cluster.
+type Backend struct {
+	opts      Options
+	log       *slog.Logger
+	namespace string
+	config    *rest.Config
+	dyn       dynamic.Interface
+	core      kubernetes.Interface
+	kinds     []kindInfo // the kinds the cluster serves
+
+	infMu sync.Mutex
+	inf   *informers // started by the first Watch
+}
+
+var _ jobs.Backend = (*Backend)(nil)
+
+// New connects to the cluster and finds which training kinds it serves (the
+// custom resources of kubeflow.org/v1). It fails when the cluster cannot be
+// reached.
+func New(ctx context.Context, opts Options) (*Backend, error) {
+	b := &Backend{opts: opts, log: cmp.Or(opts.Logger, slog.Default())}
+	if b.opts.Propagation == "" {
+		b.opts.Propagation = metav1.DeletePropagationBackground
+	}
+	switch b.opts.Propagation {
+	case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground:
+	default:
+		return nil, storage.Errorf(storage.Invalid, "kube: propagation %q: use Background or Foreground", opts.Propagation)
+	}
+	cfg := opts.Config
+	ns := opts.Namespace
+	if cfg == nil {
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		if opts.Kubeconfig != "" {
+			rules.ExplicitPath = opts.Kubeconfig
+		}
+		cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context})
+		var err error
+		if cfg, err = cc.ClientConfig(); err != nil {
+			return nil, storage.Errorf(storage.Unavailable, "kube: load kubeconfig (as kubectl does: $KUBECONFIG, ~/.kube/config, in-cluster): %w", err)
+		}
+		if ns == "" {
+			ns, _, _ = cc.Namespace()
+		}
+	}
+	b.namespace = cmp.Or(ns, "default")
+	cfg = rest.CopyConfig(cfg)
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "ferry"
+	}
+	// The defaults (5 QPS, burst 10) make a thousand creates take minutes.
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	b.config = cfg
+	var err error
+	if b.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("kube: %w", err)
+	}
+	if b.core, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("kube: %w", err)
+	}
+	list, err := b.core.Discovery().ServerResourcesForGroupVersion(Group + "/" + Version)
+	switch {
+	case apierrors.IsNotFound(err):
+		// No training operator CRDs: Submit says so.
+	case err != nil:
+		return nil, apiError(err, "discover %s/%s resources on %s", Group, Version, cfg.Host)
+	default:
+		for _, ki := range kindInfos {
+			if slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == ki.resource }) {
+				b.kinds = append(b.kinds, ki)
+			}
+		}
+	}
+	return b, nil
+}
+
+// Namespace returns the namespace of the backend's jobs.
+func (b *Backend) Namespace() string { return b.namespace }
+
+// Kinds returns the training kinds the cluster serves.
+func (b *Backend) Kinds() []jobs.Kind {
+	var out []jobs.Kind
+	for _, ki := range b.kinds {
+		out = append(out, ki.kind)
+	}
+	return out
+}
+
+// Close stops the informers of Watch; the jobs go on in the cluster.
+func (b *Backend) Close() error {
+	b.infMu.Lock()
+	defer b.infMu.Unlock()
+	if b.inf != nil {
+		b.inf.stop()
+		b.inf = nil
+	}
+	return nil
+}
+
+func (b *Backend) served(k jobs.Kind) (kindInfo, bool) {
+	for _, ki := range b.kinds {
+		if ki.kind == k {
+			return ki, true
+		}
+	}
+	return kindInfo{}, false
+}
+
+// Submit validates spec (nothing reaches the cluster when it is invalid)
+// and creates its custom resource with strict field validation, the
+// ConfigMap of its files, and the Secret of Options.S3.
+func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) {
+	if err := validate(&spec, b.opts.Image); err != nil {
+		return jobs.Job{}, err
+	}
+	ki, ok := b.served(spec.Kind)
+	if !ok {
+		ci, _ := infoFor(spec.Kind)
+		hint := "install the Kubeflow training operator's CRDs"
+		if spec.Kind == jobs.MXNet {
+			hint = "MXJob was removed in training operator v1.9: install v1.8's CRD and operator"
+		}
+		return jobs.Job{}, storage.Errorf(storage.NotSupported, "kube: the cluster at %s serves no %s (%s.%s/%s): %s",
+			b.config.Host, ci.crdKind, ci.resource, Group, Version, hint)
+	}
+	// A name is one job, whatever its kind.
+	if u, _, err := b.find(ctx, spec.Name); err == nil {
+		return jobs.Job{}, storage.Errorf(storage.AlreadyExists, "kube: job %s already exists (a %s in namespace %s): choose another name or delete it", spec.Name, u.GetKind(), b.namespace)
+	} else if !storage.IsNotFound(err) {
+		return jobs.Job{}, err
+	}
+	o := objectOptions{namespace: b.namespace, image: b.opts.Image}
+	if b.opts.S3 != nil {
+		name, err := b.ensureS3Secret(ctx)
+		if err != nil {
+			return jobs.Job{}, err
+		}
+		o.s3Secret = name
+	}
+	if len(spec.Files) > 0 {
+		o.filesCM = spec.Name + "-files"
+	}
+	obj, err := toObject(&spec, o)
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	created, err := b.dyn.Resource(ki.gvr()).Namespace(b.namespace).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"})
+	if err != nil {
+		return jobs.Job{}, apiError(err, "create %s %s/%s", ki.crdKind, b.namespace, spec.Name)
+	}
+	if o.filesCM != "" {
+		if err := b.createFiles(ctx, &spec, o.filesCM, created); err != nil {
+			_ = b.dyn.Resource(ki.gvr()).Namespace(b.namespace).Delete(context.WithoutCancel(ctx), spec.Name, metav1.DeleteOptions{})
+			return jobs.Job{}, err
+		}
+	}
+	b.log.Info("kube: job created", "kind", ki.crdKind, "namespace", b.namespace, "name", spec.Name, "uid", created.GetUID())
+	return jobFromObject(created)
+}
+
+// createFiles creates the ConfigMap of the job's files, owned by the job so
+// that the garbage collector removes it with the job.
+func (b *Backend) createFiles(ctx context.Context, spec *jobs.Spec, name string, owner *unstructured.Unstructured) error {
+	data := map[string]string{}
+	for i, p := range slices.Sorted(maps.Keys(spec.Files)) {
+		data[fileKey(i)] = spec.Files[p]
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: b.namespace,
+			Labels:    map[string]string{LabelManagedBy: ManagedBy, LabelJobName: spec.Name},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: owner.GetAPIVersion(), Kind: owner.GetKind(), Name: owner.GetName(), UID: owner.GetUID(),
+			}},
+		},
+		Data: data,
+	}
+	if _, err := b.core.CoreV1().ConfigMaps(b.namespace).Create(ctx, cm, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
+		return apiError(err, "create ConfigMap %s/%s with the files of job %s", b.namespace, name, spec.Name)
+	}
+	return nil
+}
+
+// ensureS3Secret creates the Secret of Options.S3, or updates it when its
+// data differs, and returns its name.
+func (b *Backend) ensureS3Secret(ctx context.Context) (string, error) {
+	c := b.opts.S3
+	name := c.secretName()
+	secrets := b.core.CoreV1().Secrets(b.namespace)
+	want := c.data()
+	cur, err := secrets.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b.namespace, Labels: map[string]string{LabelManagedBy: ManagedBy}},
+			Type:       corev1.SecretTypeOpaque,
+			Data:       want,
+		}
+		if _, err := secrets.Create(ctx, s, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return "", apiError(err, "create Secret %s/%s with the S3 credentials", b.namespace, name)
+		}
+		return name, nil
+	case err != nil:
+		return "", apiError(err, "read Secret %s/%s", b.namespace, name)
+	}
+	if maps.EqualFunc(cur.Data, want, func(a, b []byte) bool { return string(a) == string(b) }) {
+		return name, nil
+	}
+	cur.Data = want
+	cur.StringData = nil
+	if _, err := secrets.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		return "", apiError(err, "update Secret %s/%s with the S3 credentials", b.namespace, name)
+	}
+	return name, nil
+}
+
+// find returns the object of the job named name, of whichever kind.
+func (b *Backend) find(ctx context.Context, name string) (*unstructured.Unstructured, kindInfo, error) {
+	if len(validation.IsDNS1123Subdomain(name)) > 0 {
+		return nil, kindInfo{}, storage.Errorf(storage.NotFound, "kube: no job %q: not a valid name", name)
+	}
+	for _, ki := range b.kinds {
+		u, err := b.dyn.Resource(ki.gvr()).Namespace(b.namespace).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			return u, ki, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, ki, apiError(err, "get %s %s/%s", ki.crdKind, b.namespace, name)
+		}
+	}
+	return nil, kindInfo{}, storage.Errorf(storage.NotFound, "kube: no job %s in namespace %s", name, b.namespace)
+}
+
+// Get returns the job named name, with the state of each replica read from
+// its pod.
+func (b *Backend) Get(ctx context.Context, name string) (jobs.Job, error) {
+	u, _, err := b.find(ctx, name)
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	j, err := jobFromObject(u)
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	pods, err := b.pods(ctx, name)
+	if err != nil {
+		return jobs.Job{}, err
+	}
+	j.Status.Replicas = replicaStates(j.Spec.Kind, pods)
+	return j, nil
+}
+
+func (b *Backend) pods(ctx context.Context, job string) ([]corev1.Pod, error) {
+	sel := labels.Set{LabelJobName: job}.String()
+	list, err := b.core.CoreV1().Pods(b.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, apiError(err, "list pods %s in %s", sel, b.namespace)
+	}
+	return list.Items, nil
+}
+
+// replicaStates returns the state of each replica from its pod, in rank
+// order.
+func replicaStates(kind jobs.Kind, pods []corev1.Pod) []jobs.ReplicaState {
+	var out []jobs.ReplicaState
+	for i := range pods {
+		p := &pods[i]
+		t, ok := jobs.ParseReplicaType(kind, p.Labels[LabelReplicaType])
+		if !ok {
+			continue
+		}
+		idx, err := strconv.Atoi(p.Labels[LabelReplicaIndex])
+		if err != nil {
+			continue
+		}
+		r := jobs.ReplicaState{Type: t, Index: idx, Name: p.Name, Message: p.Status.Message}
+		switch p.Status.Phase {
+		case corev1.PodRunning:
+			r.Phase = jobs.ReplicaRunning
+		case corev1.PodSucceeded:
+			r.Phase = jobs.ReplicaSucceeded
+		case corev1.PodFailed:
+			r.Phase = jobs.ReplicaFailed
+		default:
+			r.Phase = jobs.ReplicaPending
+		}
+		if p.Status.StartTime != nil {
+			r.StartTime = p.Status.StartTime.Time
+		}
+		if len(p.Status.ContainerStatuses) > 0 {
+			cs := p.Status.ContainerStatuses[0]
+			if ci, ok := infoFor(kind); ok {
+				for _, c := range p.Status.ContainerStatuses {
+					if c.Name == ci.container {
+						cs = c
+					}
+				}
+			}
+			r.Restarts = int(cs.RestartCount)
+			term := cs.State.Terminated
+			if term == nil {
+				term = cs.LastTerminationState.Terminated
+			}
+			if term != nil {
+				code := int(term.ExitCode)
+				r.ExitCode = &code
+				if cs.State.Terminated != nil {
+					r.EndTime = term.FinishedAt.Time
+				}
+			}
+			if w := cs.State.Waiting; w != nil && r.Message == "" {
+				r.Message = strings.TrimSpace(w.Reason + ": " + w.Message)
+			}
+		}
+		out = append(out, r)
+	}
+	rank := func(t jobs.ReplicaType) int { return slices.Index(jobs.Roles(kind), t) }
+	slices.SortFunc(out, func(a, b jobs.ReplicaState) int {
+		return cmp.Or(cmp.Compare(rank(a.Type), rank(b.Type)), cmp.Compare(a.Index, b.Index))
+	})
+	return out
+}
+
+// List returns the jobs of the namespace that match opts, oldest first:
+// one paged list request per kind, whatever the number of jobs.
+func (b *Backend) List(ctx context.Context, opts jobs.ListOptions) ([]jobs.Job, error) {
+	var out []jobs.Job
+	// Spec labels that are valid Kubernetes labels are on the objects:
+	// let the server filter by them.
+	sel := labels.Set{}
+	for k, v := range opts.Labels {
+		if len(validation.IsQualifiedName(k)) == 0 && len(validation.IsValidLabelValue(v)) == 0 {
+			sel[k] = v
+		}
+	}
+	for _, ki := range b.kinds {
+		if opts.Kind != "" && ki.kind != opts.Kind {
+			continue
+		}
+		cont := ""
+		for {
+			list, err := b.dyn.Resource(ki.gvr()).Namespace(b.namespace).List(ctx, metav1.ListOptions{
+				LabelSelector: sel.String(), Limit: 500, Continue: cont,
+			})
+			if err != nil {
+				return nil, apiError(err, "list %s in %s", ki.resource, b.namespace)
+			}
+			for i := range list.Items {
+				j, err := jobFromObject(&list.Items[i])
+				if err != nil {
+					continue
+				}
+				if opts.Matches(&j) {
+					out = append(out, j)
+				}
+			}
+			if cont = list.GetContinue(); cont == "" {
+				break
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b jobs.Job) int {
+		return cmp.Or(a.CreationTime.Compare(b.CreationTime), strings.Compare(a.Name(), b.Name()))
+	})
+	return out, nil
+}
+
+// Cancel deletes the job's object with Options.Propagation, after marking
+// it cancelled: the job reads Failed with reason JobCancelled while it is
+// being deleted and in the Deleted event of Watch. A finished job is left
+// as it is.
+func (b *Backend) Cancel(ctx context.Context, name string) error {
+	for attempt := 0; ; attempt++ {
+		u, ki, err := b.find(ctx, name)
+		if err != nil {
+			return err
+		}
+		j, err := jobFromObject(u)
+		if err != nil {
+			return err
+		}
+		if j.Status.Finished() || u.GetDeletionTimestamp() != nil {
+			return nil
+		}
+		// The resourceVersion makes the patch fail if the job changed
+		// meanwhile (it may have finished): then look again.
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+			"annotations":     map[string]any{AnnotationCancelled: time.Now().UTC().Format(time.RFC3339Nano)},
+			"resourceVersion": u.GetResourceVersion(),
+		}})
+		_, err = b.dyn.Resource(ki.gvr()).Namespace(b.namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+		if apierrors.IsConflict(err) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return apiError(err, "mark %s %s/%s cancelled", ki.crdKind, b.namespace, name)
+		}
+		return b.delete(ctx, ki, name, u.GetUID())
+	}
+}
+
+// Delete deletes the job's object with Options.Propagation (its pods go with
+// it) and the ConfigMap of its files.
+func (b *Backend) Delete(ctx context.Context, name string) error {
+	u, ki, err := b.find(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := b.delete(ctx, ki, name, u.GetUID()); err != nil {
+		return err
+	}
+	err = b.core.CoreV1().ConfigMaps(b.namespace).Delete(ctx, name+"-files", metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return apiError(err, "delete ConfigMap %s/%s-files", b.namespace, name)
+	}
+	return nil
+}
+
+func (b *Backend) delete(ctx context.Context, ki kindInfo, name string, uid types.UID) error {
+	p := b.opts.Propagation
+	err := b.dyn.Resource(ki.gvr()).Namespace(b.namespace).Delete(ctx, name, metav1.DeleteOptions{
+		PropagationPolicy: &p,
+		Preconditions:     &metav1.Preconditions{UID: &uid},
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return apiError(err, "delete %s %s/%s", ki.crdKind, b.namespace, name)
+	}
+	return nil
+}
+
+// apiError wraps an error of the API server in a *storage.Error with the
+// matching code.
+func apiError(err error, format string, args ...any) error {
+	code := storage.Internal
+	var netErr net.Error
+	switch {
+	case apierrors.IsNotFound(err):
+		code = storage.NotFound
+	case apierrors.IsAlreadyExists(err):
+		code = storage.AlreadyExists
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		code = storage.Invalid
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		code = storage.Unavailable
+		format += " (check the kubeconfig's user and its RBAC permissions)"
+	case apierrors.IsServiceUnavailable(err), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
+		apierrors.IsTooManyRequests(err), errors.As(err, &netErr):
+		code = storage.Unavailable
+	}
+	return &storage.Error{Code: code, Message: "kube: " + fmt.Sprintf(format, args...) + ": " + err.Error(), Err: err}
+}
