@@ -19,9 +19,12 @@ import (
 
 	"github.com/ferryml/ferry/jobs"
 	jobsapi "github.com/ferryml/ferry/jobs/httpapi"
+	"github.com/ferryml/ferry/jobs/kube"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/magics/train"
 	trackingapi "github.com/ferryml/ferry/storage/httpapi"
+	"github.com/ferryml/ferry/internal/testsrv"
+	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 )
 
@@ -163,7 +166,7 @@ func TestJobsCLIRemote(t *testing.T) {
 
 // startLab runs `ferry lab` on a free port over dataDir until the test
 // ends or stop is called; it returns the control plane's URL and stop.
-func startLab(t *testing.T, dataDir string) (string, func()) {
+func startLab(t *testing.T, dataDir string, extra ...string) (string, func()) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -175,8 +178,9 @@ func startLab(t *testing.T, dataDir string) (string, func()) {
 	done := make(chan error, 1)
 	var logs bytes.Buffer
 	go func() {
-		done <- Run(ctx, []string{"lab", "--port", strconv.Itoa(port), "--token", "tok", "--data-dir", dataDir,
-			"--root", t.TempDir(), "--no-terminals", "--log-level", "warn"}, io.Discard, &syncWriter{w: &logs})
+		args := append([]string{"lab", "--port", strconv.Itoa(port), "--token", "tok", "--data-dir", dataDir,
+			"--root", t.TempDir(), "--no-terminals", "--log-level", "warn"}, extra...)
+		done <- Run(ctx, args, io.Discard, &syncWriter{w: &logs})
 	}()
 	stopped := false
 	stop := func() {
@@ -283,4 +287,50 @@ func TestLabJobs(t *testing.T) {
 	if pids := local.MarkedProcesses(long.UID); len(pids) > 0 {
 		t.Errorf("processes left after cancel: %v", pids)
 	}
+}
+
+// TestLabKubeJobs: `ferry lab --jobs-backend kube` submits jobs to a real
+// Kubernetes API server as training-operator objects, through the same
+// control-plane API; a bad backend name is refused.
+func TestLabKubeJobs(t *testing.T) {
+	if err := Run(t.Context(), []string{"lab", "--jobs-backend", "slurm", "--no-terminals", "--data-dir", t.TempDir()}, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "use local or kube") {
+		t.Errorf("--jobs-backend slurm: %v", err)
+	}
+	k := testsrv.SharedKube(t, testsrv.KubeOptions{CRDs: []string{"training-operator-v1.9.4"}})
+	ns := k.NewNamespace(t)
+	api, _ := startLab(t, t.TempDir(), "--jobs-backend", "kube", "--kubeconfig", k.Kubeconfig, "--kube-namespace", ns, "--kube-image", "python:3.12")
+	c := jobsapi.NewClient(api, "tok", nil)
+	spec := jobs.Spec{Name: "kube-from-lab", Kind: jobs.PyTorch, Command: []string{"python3", "-c", "print('loss=0.5')"},
+		Replicas: map[jobs.ReplicaType]jobs.ReplicaSpec{"Master": {Replicas: 1}, "Worker": {Replicas: 1}}}
+	got, err := c.Submit(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Backend != "kube" {
+		t.Errorf("backend %q, want kube", got.Backend)
+	}
+	// A backend of its own reads the job back from the cluster.
+	kb, err := kube.New(t.Context(), kube.Options{Kubeconfig: k.Kubeconfig, Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kb.Close()
+	onCluster, err := kb.Get(t.Context(), "kube-from-lab")
+	if err != nil || onCluster.Spec.Kind != jobs.PyTorch {
+		t.Fatalf("the PyTorchJob is not on the cluster: %+v, %v", onCluster, err)
+	}
+	if err := c.Cancel(t.Context(), "kube-from-lab"); err != nil {
+		t.Fatal(err)
+	}
+	// Cancelling on Kubernetes deletes the object.
+	if _, err := kb.Get(t.Context(), "kube-from-lab"); !storage.IsNotFound(err) {
+		t.Errorf("after cancel: %v, want NotFound", err)
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testsrv.StopSharedKube()
+	os.Exit(code)
 }

@@ -17,7 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry/jobs"
 	jobsapi "github.com/ferryml/ferry/jobs/httpapi"
+	"github.com/ferryml/ferry/jobs/kube"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/notebookd"
 	"github.com/ferryml/ferry/notebookd/contents"
@@ -31,6 +33,7 @@ import (
 type labOptions struct {
 	ip, token, passwordHash, baseURL, dataDir, allowOrigin, labAssets, logLevel, root string
 	trackingURL, artifactsURL                                                         string
+	jobsBackend, kubeconfig, kubeNamespace, kubeImage                                 string
 	port                                                                              int
 	allowRemote, noBrowser, browser, hashPassword, allowHidden, noTerminals           bool
 	cullIdle, cullInterval                                                            int
@@ -61,6 +64,10 @@ func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
 	fs.StringVar(&o.labAssets, "lab-assets", "", "the `directory` of the built JupyterLab app (default $FERRY_LAB_ASSETS)")
 	fs.StringVar(&o.trackingURL, "tracking-url", "", "the tracking store: sqlite:///path/ferry.db or postgres://user@host:port/db (default $FERRY_TRACKING_URL, else ferry.db in the data directory)")
 	fs.StringVar(&o.artifactsURL, "artifacts-url", "", "where runs keep artifacts: file:///dir or s3://bucket/prefix (default $FERRY_ARTIFACTS_URL, else artifacts/ in the data directory; required with PostgreSQL)")
+	fs.StringVar(&o.jobsBackend, "jobs-backend", "local", "where training jobs run: local (processes on this machine) or kube (Kubeflow training operator jobs on a Kubernetes cluster)")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "with --jobs-backend kube: the kubeconfig `file` (default as kubectl: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+	fs.StringVar(&o.kubeNamespace, "kube-namespace", "", "with --jobs-backend kube: the `namespace` of jobs (default: the kubeconfig context's)")
+	fs.StringVar(&o.kubeImage, "kube-image", "", "with --jobs-backend kube: the container `image` of jobs that name none")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: ferry lab [FLAGS]
@@ -190,18 +197,37 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		return fmt.Errorf("lab: tracking store %s: %w (see --tracking-url)", o.trackingURL, err)
 	}
 	defer tr.Close()
-	// Jobs: the local backend, under the data directory. Close detaches:
-	// running jobs keep running and the next start re-attaches them.
-	jb, err := local.New(ctx, local.Options{Dir: filepath.Join(o.dataDir, "jobs"), Tracker: tr, Logger: log.With("component", "jobs")})
-	if err != nil {
+	// Jobs: the local backend, under the data directory (Close detaches:
+	// running jobs keep running and the next start re-attaches them), or
+	// the Kubeflow training operator on a cluster.
+	var (
+		jb          jobsBackend
+		backendName string
+	)
+	switch o.jobsBackend {
+	case "local":
+		lb, err := local.New(ctx, local.Options{Dir: filepath.Join(o.dataDir, "jobs"), Tracker: tr, Logger: log.With("component", "jobs")})
+		if err != nil {
+			_ = km.Close(context.Background())
+			return fmt.Errorf("lab: jobs: %w", err)
+		}
+		jb, backendName = lb, local.BackendName
+	case "kube":
+		kb, err := kube.New(ctx, kube.Options{Kubeconfig: o.kubeconfig, Namespace: o.kubeNamespace, Image: o.kubeImage, Logger: log.With("component", "jobs")})
+		if err != nil {
+			_ = km.Close(context.Background())
+			return fmt.Errorf("lab: jobs on Kubernetes: %w (see --kubeconfig, or --jobs-backend local)", err)
+		}
+		jb, backendName = kb, kube.BackendName
+	default:
 		_ = km.Close(context.Background())
-		return fmt.Errorf("lab: jobs: %w", err)
+		return fmt.Errorf("lab: --jobs-backend %q: use local or kube", o.jobsBackend)
 	}
 	defer jb.Close()
 	go func() { <-ctx.Done(); jb.Close() }() // ends watches and followed logs, so shutdown need not wait for them
 	cfg.Control = controlPlane(
 		httpapi.NewHandler(tr, tracking.OpenStore, log.With("component", "tracking-api")),
-		jobsapi.NewHandler(jb, local.BackendName, log.With("component", "jobs-api")))
+		jobsapi.NewHandler(jb, backendName, log.With("component", "jobs-api")))
 	var tm *terminals.Manager
 	cfg.OnListen = func(l notebookd.Listening) {
 		env := []string{tracking.EnvAPIURL + "=" + l.APIURL, tracking.EnvToken + "=" + l.APIToken}
@@ -265,4 +291,10 @@ func openBrowser(ctx context.Context, srv *notebookd.Server, log *slog.Logger) {
 	if err := exec.CommandContext(ctx, opener, srv.URL(srv.Addr())).Start(); err != nil {
 		log.Warn("cannot open a browser", "err", err)
 	}
+}
+
+// jobsBackend is a jobs.Backend the server closes on shutdown.
+type jobsBackend interface {
+	jobs.Backend
+	Close() error
 }

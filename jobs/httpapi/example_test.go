@@ -51,7 +51,7 @@ func Example() {
 			stop()
 		}
 	}
-	rc, err := c.Logs(ctx, "hello", jobs.LogOptions{Replica: jobs.Worker})
+	rc, err := c.Logs(ctx, "hello", jobs.LogOptions{Replica: jobs.Master}) // the Master ending is what makes a PyTorch job succeed
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -63,6 +63,6 @@ func Example() {
 	fmt.Println(err)
 	// Output:
 	// Succeeded
-	// rank 1 of 2
+	// rank 0 of 2
 	// job spec: kind "spark" is not a training kind: use one of pytorch, tensorflow, xgboost, mpi, paddle, mxnet, jax; command is empty: give the command every replica runs, e.g. ["python3", "train.py"]
 }

@@ -225,6 +225,11 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	j, err := h.b.Get(r.Context(), name)
+	if storage.IsNotFound(err) {
+		// Backends that cancel by deleting (Kubernetes) keep no record.
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
