@@ -53,7 +53,8 @@ type Kernel struct {
 
 	shell, control, stdin, iopub, hb zmq4.Socket
 	shellMu, controlMu, stdinMu      sync.Mutex
-	iopubMu                          sync.Mutex
+	iopubMu                          sync.Mutex // iopub sends when there is no iopubQ
+	iopubQ                           *iopubQueue
 
 	ready   chan struct{} // closed once ev or evErr is set
 	ev      Evaluator
@@ -131,10 +132,14 @@ func New(ctx context.Context, cfg Config) (*Kernel, error) {
 			return nil, fmt.Errorf("kernel: listen %s on %s: %w", s.name, c.addr(s.port), err)
 		}
 	}
+	k.iopubQ = newIOPubQueue(k.iopub, func(msg string, args ...any) { k.log.Warn(msg, args...) })
 	return k, nil
 }
 
 func (k *Kernel) closeSockets() {
+	if k.iopubQ != nil {
+		k.iopubQ.drain(shutdownLinger)
+	}
 	for _, s := range []zmq4.Socket{k.shell, k.control, k.stdin, k.iopub, k.hb} {
 		if s != nil {
 			_ = s.Close()
@@ -193,9 +198,10 @@ func (k *Kernel) Run(ctx context.Context) (restart bool, err error) {
 		k.stdout.Flush()
 		k.stderr.Flush()
 		k.history.close()
-		// zmq4's PUB socket sends from a queue, and closing it drops what
-		// is queued: linger, as ZeroMQ sockets do, so the last status and
-		// shutdown_reply reach the clients.
+		// Send what is queued; zmq4's PUB socket sends from a queue too,
+		// and closing it drops what it holds: linger, as ZeroMQ sockets do,
+		// so the last status and shutdown_reply reach the clients.
+		k.iopubQ.drain(time.Second)
 		time.Sleep(shutdownLinger)
 		return r.restart, nil
 	}
@@ -378,6 +384,10 @@ func (k *Kernel) send(sock zmq4.Socket, mu *sync.Mutex, m *Message) {
 	frames, err := k.signer.Encode(m)
 	if err != nil {
 		k.log.Error("encode", "msg_type", m.Header.MsgType, "err", err)
+		return
+	}
+	if sock == k.iopub && k.iopubQ != nil {
+		k.iopubQ.push(zmq4.NewMsgFrom(frames...), m.Header.MsgType == "comm_msg")
 		return
 	}
 	mu.Lock()

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -67,6 +68,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})).With("component", "kernel")
 	setMemoryLimit()
+	setProcs()
 
 	ci, err := kernel.ReadConnectionFile(*connFile)
 	if err != nil {
@@ -130,6 +132,21 @@ func historyPath() string {
 		dir = filepath.Join(home, ".local", "share")
 	}
 	return filepath.Join(dir, "ferry", "kernel-history.jsonl")
+}
+
+// setProcs runs Go code on at least 4 Ps unless GOMAXPROCS says
+// otherwise. A cell's goroutine that never blocks (a loop updating a widget,
+// a numeric loop) keeps a P busy; with as many Ps as CPUs (2 here) the
+// shell socket's reader then waits for the scheduler's 10 ms network poll
+// before it answers a request. Spare Ps block in the network poller and
+// wake at once; the OS shares the CPUs between them.
+func setProcs() {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if n := runtime.NumCPU(); n < 4 {
+		runtime.GOMAXPROCS(4)
+	}
 }
 
 // setMemoryLimit sets a soft memory limit (half the machine's memory) unless

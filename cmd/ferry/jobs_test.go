@@ -17,14 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/jobs"
 	jobsapi "github.com/ferryml/ferry/jobs/httpapi"
 	"github.com/ferryml/ferry/jobs/kube"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/magics/train"
-	trackingapi "github.com/ferryml/ferry/storage/httpapi"
-	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/storage"
+	trackingapi "github.com/ferryml/ferry/storage/httpapi"
 	"github.com/ferryml/ferry/storage/tracking"
 )
 
