@@ -33,7 +33,7 @@ import (
 type labOptions struct {
 	ip, token, passwordHash, baseURL, dataDir, allowOrigin, labAssets, logLevel, root string
 	trackingURL, artifactsURL                                                         string
-	jobsBackend, kubeconfig, kubeNamespace, kubeImage                                 string
+	jobsBackend, kubeconfig, kubeNamespace, kubeImage, kubeAPI, kubeRuntime           string
 	port                                                                              int
 	allowRemote, noBrowser, browser, hashPassword, allowHidden, noTerminals           bool
 	cullIdle, cullInterval                                                            int
@@ -68,6 +68,8 @@ func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "with --jobs-backend kube: the kubeconfig `file` (default as kubectl: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fs.StringVar(&o.kubeNamespace, "kube-namespace", "", "with --jobs-backend kube: the `namespace` of jobs (default: the kubeconfig context's)")
 	fs.StringVar(&o.kubeImage, "kube-image", "", "with --jobs-backend kube: the container `image` of jobs that name none")
+	fs.StringVar(&o.kubeAPI, "kube-api", "v1", "with --jobs-backend kube: v1 (the Kubeflow training operator's TFJob, PyTorchJob, ...) or trainer-v2 (Kubeflow Trainer TrainJob, PyTorch)")
+	fs.StringVar(&o.kubeRuntime, "kube-trainer-runtime", "", "with --kube-api trainer-v2: the ClusterTrainingRuntime `name` (default torch-distributed)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: ferry lab [FLAGS]
@@ -213,7 +215,8 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		}
 		jb, backendName = lb, local.BackendName
 	case "kube":
-		kb, err := kube.New(ctx, kube.Options{Kubeconfig: o.kubeconfig, Namespace: o.kubeNamespace, Image: o.kubeImage, Logger: log.With("component", "jobs")})
+		kb, err := kube.New(ctx, kube.Options{Kubeconfig: o.kubeconfig, Namespace: o.kubeNamespace, Image: o.kubeImage,
+			API: o.kubeAPI, TrainerRuntime: o.kubeRuntime, Tracker: tr, Logger: log.With("component", "jobs")})
 		if err != nil {
 			_ = km.Close(context.Background())
 			return fmt.Errorf("lab: jobs on Kubernetes: %w (see --kubeconfig, or --jobs-backend local)", err)

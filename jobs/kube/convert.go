@@ -36,6 +36,9 @@ const (
 	AnnotationSpec = "ferryml.github.io/spec"
 	// AnnotationCancelled holds the time Cancel was called (RFC 3339).
 	AnnotationCancelled = "ferryml.github.io/cancelled"
+	// AnnotationRunID holds the id of the job's tracking run
+	// (Options.Tracker).
+	AnnotationRunID = "ferryml.github.io/run-id"
 
 	LabelJobName      = "training.kubeflow.org/job-name"
 	LabelReplicaType  = "training.kubeflow.org/replica-type"
@@ -49,16 +52,18 @@ type kindInfo struct {
 	resource  string // pytorchjobs
 	specKey   string // pytorchReplicaSpecs
 	container string // the container the operator treats as the main one
+	group     string // "" means Group
+	version   string // "" means Version
 }
 
 var kindInfos = []kindInfo{
-	{jobs.PyTorch, "PyTorchJob", "pytorchjobs", "pytorchReplicaSpecs", "pytorch"},
-	{jobs.TensorFlow, "TFJob", "tfjobs", "tfReplicaSpecs", "tensorflow"},
-	{jobs.XGBoost, "XGBoostJob", "xgboostjobs", "xgbReplicaSpecs", "xgboost"},
-	{jobs.MPI, "MPIJob", "mpijobs", "mpiReplicaSpecs", "mpi"},
-	{jobs.Paddle, "PaddleJob", "paddlejobs", "paddleReplicaSpecs", "paddle"},
-	{jobs.MXNet, "MXJob", "mxjobs", "mxReplicaSpecs", "mxnet"},
-	{jobs.JAX, "JAXJob", "jaxjobs", "jaxReplicaSpecs", "jax"},
+	{jobs.PyTorch, "PyTorchJob", "pytorchjobs", "pytorchReplicaSpecs", "pytorch", "", ""},
+	{jobs.TensorFlow, "TFJob", "tfjobs", "tfReplicaSpecs", "tensorflow", "", ""},
+	{jobs.XGBoost, "XGBoostJob", "xgboostjobs", "xgbReplicaSpecs", "xgboost", "", ""},
+	{jobs.MPI, "MPIJob", "mpijobs", "mpiReplicaSpecs", "mpi", "", ""},
+	{jobs.Paddle, "PaddleJob", "paddlejobs", "paddleReplicaSpecs", "paddle", "", ""},
+	{jobs.MXNet, "MXJob", "mxjobs", "mxReplicaSpecs", "mxnet", "", ""},
+	{jobs.JAX, "JAXJob", "jaxjobs", "jaxReplicaSpecs", "jax", "", ""},
 }
 
 func infoFor(k jobs.Kind) (kindInfo, bool) {
@@ -71,6 +76,9 @@ func infoFor(k jobs.Kind) (kindInfo, bool) {
 }
 
 func (ki kindInfo) gvr() schema.GroupVersionResource {
+	if ki.group != "" {
+		return schema.GroupVersionResource{Group: ki.group, Version: ki.version, Resource: ki.resource}
+	}
 	return schema.GroupVersionResource{Group: Group, Version: Version, Resource: ki.resource}
 }
 
@@ -141,6 +149,37 @@ type objectOptions struct {
 	image     string // default image
 	s3Secret  string // name of the Secret with AWS_* variables, "" for none
 	filesCM   string // name of the ConfigMap with the files, "" for none
+	runID     string // the job's tracking run, "" for none
+	// runtime and runtimeKind are the TrainingRuntime of a TrainJob.
+	runtime, runtimeKind string
+}
+
+// annotations returns the annotations of a job's object.
+func (o *objectOptions) annotations(spec *jobs.Spec) (map[string]any, error) {
+	saved := *spec
+	saved.Files = nil
+	specJSON, err := json.Marshal(saved)
+	if err != nil {
+		return nil, err
+	}
+	a := map[string]any{AnnotationSpec: string(specJSON)}
+	if o.runID != "" {
+		a[AnnotationRunID] = o.runID
+	}
+	return a, nil
+}
+
+// objectLabels returns the labels of a job's object: the spec labels that
+// are valid Kubernetes labels (kubectl get -l ...; all are kept in the
+// spec annotation) and managed-by.
+func objectLabels(spec *jobs.Spec) map[string]any {
+	labels := map[string]any{LabelManagedBy: ManagedBy}
+	for k, v := range spec.Labels {
+		if len(validation.IsQualifiedName(k)) == 0 && len(validation.IsValidLabelValue(v)) == 0 && k != LabelManagedBy {
+			labels[k] = v
+		}
+	}
+	return labels
 }
 
 // filesMountDir is where the working files are mounted when the spec names
@@ -153,20 +192,11 @@ func toObject(spec *jobs.Spec, o objectOptions) (*unstructured.Unstructured, err
 	if !ok {
 		return nil, fmt.Errorf("kube: kind %q has no custom resource", spec.Kind)
 	}
-	saved := *spec
-	saved.Files = nil
-	specJSON, err := json.Marshal(saved)
+	annotations, err := o.annotations(spec)
 	if err != nil {
 		return nil, err
 	}
-	labels := map[string]any{LabelManagedBy: ManagedBy}
-	for k, v := range spec.Labels {
-		// Spec labels that are valid Kubernetes labels become labels too
-		// (kubectl get -l ...); all are kept in the spec annotation.
-		if len(validation.IsQualifiedName(k)) == 0 && len(validation.IsValidLabelValue(v)) == 0 && k != LabelManagedBy {
-			labels[k] = v
-		}
-	}
+	labels := objectLabels(spec)
 	image := spec.Image
 	if image == "" {
 		image = o.image
@@ -279,7 +309,7 @@ func toObject(spec *jobs.Spec, o objectOptions) (*unstructured.Unstructured, err
 			"name":        spec.Name,
 			"namespace":   o.namespace,
 			"labels":      labels,
-			"annotations": map[string]any{AnnotationSpec: string(specJSON)},
+			"annotations": annotations,
 		},
 		"spec": objSpec,
 	}}, nil
@@ -329,7 +359,7 @@ func resourcesOf(r jobs.Resources) map[string]any {
 // replica specs) and its status from .status.
 func jobFromObject(u *unstructured.Unstructured) (jobs.Job, error) {
 	ki, ok := kindInfo{}, false
-	for _, k := range kindInfos {
+	for _, k := range append(kindInfos[:len(kindInfos):len(kindInfos)], trainJobInfo) {
 		if k.crdKind == u.GetKind() {
 			ki, ok = k, true
 		}
@@ -341,14 +371,23 @@ func jobFromObject(u *unstructured.Unstructured) (jobs.Job, error) {
 		UID:          string(u.GetUID()),
 		Backend:      BackendName,
 		CreationTime: u.GetCreationTimestamp().Time,
+		RunID:        u.GetAnnotations()[AnnotationRunID],
 	}
-	if s, ok := u.GetAnnotations()[AnnotationSpec]; ok && json.Unmarshal([]byte(s), &j.Spec) == nil {
+	trainJob := ki.crdKind == trainJobInfo.crdKind
+	switch s, ok := u.GetAnnotations()[AnnotationSpec]; {
+	case ok && json.Unmarshal([]byte(s), &j.Spec) == nil:
 		j.Spec.Name, j.Spec.Kind = u.GetName(), ki.kind
-	} else {
+	case trainJob:
+		j.Spec = specFromTrainJob(u)
+	default:
 		j.Spec = specFromObject(u, ki)
 	}
 	st, _, _ := unstructured.NestedMap(u.Object, "status")
-	j.Status = statusFrom(st)
+	if trainJob {
+		j.Status = statusFromTrainJob(st, u.GetCreationTimestamp().Time)
+	} else {
+		j.Status = statusFrom(st)
+	}
 	if !j.Status.Finished() {
 		var at time.Time
 		why := ""

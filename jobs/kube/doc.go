@@ -1,7 +1,8 @@
 // Package kube runs Ferry jobs on a Kubernetes cluster as the custom
 // resources of the Kubeflow Training Operator v1 (kubeflow.org/v1):
 // PyTorchJob, TFJob, XGBoostJob, MPIJob, PaddleJob, JAXJob, and MXJob where
-// the cluster still serves it (operator v1.8; v1.9 removed it). It talks to
+// the cluster still serves it (operator v1.8; v1.9 removed it); or, with
+// Options.API "trainer-v2", as Kubeflow Trainer v2 TrainJobs. It talks to
 // the API server with client-go's dynamic client, so it needs no typed
 // Kubeflow module, and it works against any operator release whose schema
 // accepts the fields below.
@@ -79,4 +80,51 @@
 // Failed with reason JobCancelled while it is being deleted and in the
 // Deleted event of Watch; afterwards Get reports NotFound. Delete deletes
 // the object the same way, and the ConfigMap of its files.
+//
+// # Tracking runs and metrics
+//
+// With Options.Tracker every job is one tracking run, as with the local
+// backend: Submit creates the run (in Spec.Experiment, tagged
+// ferry.job.name, ferry.job.uid, ferry.job.kind, ferry.job.backend and the
+// spec's labels, with the job's shape as parameters) and keeps its id in
+// the annotation ferryml.github.io/run-id, so Job.RunID and any later
+// backend find it. From New until Close the backend's informers drive the
+// runs: while a job runs, its primary replica's log (Master-0, Chief-0,
+// Launcher-0 or Worker-0, Spec.PrimaryReplica) is followed through the pod
+// log API, and its lines in Katib's StdOut format and its JSON lines
+// (jobs.MetricParser, Spec.Metrics) are logged to the run in batches, each
+// metric at the time the kubelet gives its line (timestamps=true); when
+// the job ends, the log is read once more for what the follower had not
+// reached and the run ends FINISHED (Succeeded), FAILED, or KILLED
+// (cancelled, or deleted while it ran). Nothing polls: the job's state comes
+// from the informer, the pod's start from a watch.
+//
+// Metrics are not counted twice when a backend restarts: every pass parses
+// the log from its start with a fresh parser, so each point gets the step
+// it had, and skips per metric key as many points as the run already holds
+// (read from the tracking store when the job's goroutine starts). Nothing
+// is written to the job's object while it runs. A run whose job was
+// deleted while no backend watched stays RUNNING. Give a Tracker to one
+// backend per namespace.
+//
+// # Kubeflow Trainer v2
+//
+// With Options.API "trainer-v2" the backend serves TrainJobs
+// (trainer.kubeflow.org/v1alpha1) instead of the v1 kinds. A PyTorch spec
+// becomes a TrainJob on the runtime Options.TrainerRuntime (default the
+// ClusterTrainingRuntime torch-distributed; Options.TrainerRuntimeKind
+// TrainingRuntime for one in the namespace) with one trainer for all nodes:
+// the image, command, args, env (and Options.S3's Secret, key by key),
+// numNodes = Masters + Workers, numProcPerNode = NprocPerNode, the
+// resources as resourcesPerNode, and activeDeadlineSeconds (Trainer v2.1
+// and later). Other kinds, files, a working directory, per-replica
+// commands, resources or restart policies, and run policies other than the
+// deadline are refused before any request. The status maps Created,
+// Complete and Failed to Created, Succeeded and Failed; a TrainJob has no
+// Running condition, so the job reads Running while one of its replicated
+// jobs (jobsStatus, also the ReplicaStatuses by replicated job name) has
+// active or ready pods. Pods are found by JobSet's labels
+// (jobset.sigs.k8s.io/jobset-name, replicatedjob-name "node",
+// batch.kubernetes.io/job-completion-index): node 0 is Master-0 when the
+// spec has a Master, the others Worker-0, Worker-1, ....
 package kube

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/kube"
+	"github.com/ferryml/ferry/storage/tracking"
 )
 
 // Submit a 2-worker PyTorchJob with the kubeconfig kubectl would use, watch
@@ -50,4 +51,34 @@ func Example() {
 	}
 	defer logs.Close()
 	_, _ = io.Copy(os.Stdout, logs)
+}
+
+// Run a PyTorch job as a Kubeflow Trainer v2 TrainJob, with its metrics
+// (the "loss=..." lines of node 0) in a tracking run.
+func Example_trainerV2() {
+	ctx := context.Background()
+	tr, err := tracking.Open(ctx, tracking.DefaultURL("/var/lib/ferry"), tracking.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tr.Close()
+	b, err := kube.New(ctx, kube.Options{API: kube.APITrainerV2, Tracker: tr})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+	j, err := b.Submit(ctx, jobs.Spec{
+		Name:         "llm-finetune",
+		Kind:         jobs.PyTorch,
+		Image:        "ghcr.io/example/finetune:1.0",
+		Replicas:     map[jobs.ReplicaType]jobs.ReplicaSpec{jobs.Master: {Replicas: 1}, jobs.Worker: {Replicas: 3}},
+		Command:      []string{"torchrun", "/app/train.py"},
+		NprocPerNode: 8,
+		Resources:    jobs.Resources{GPU: 8},
+		Experiment:   "finetune",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("run", j.RunID)
 }

@@ -63,6 +63,22 @@ type Options struct {
 	Propagation metav1.DeletionPropagation
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Tracker, when set, gets one run per job (its id in the job's
+	// annotation ferryml.github.io/run-id), with the metrics parsed from the
+	// log of the job's primary replica, and a status that follows the
+	// job's. The backend follows the logs and ends the runs from New until
+	// Close; give a Tracker to one backend per namespace.
+	Tracker storage.Tracker
+	// API selects the custom resources of the jobs: APIV1 (the default),
+	// the Training Operator's kubeflow.org/v1 kinds, or APITrainerV2,
+	// Kubeflow Trainer v2's TrainJob (PyTorch jobs only).
+	API string
+	// TrainerRuntime is the (Cluster)TrainingRuntime of TrainJobs;
+	// empty means DefaultTrainerRuntime.
+	TrainerRuntime string
+	// TrainerRuntimeKind is ClusterTrainingRuntime (the default) or
+	// TrainingRuntime (one in the backend's namespace).
+	TrainerRuntimeKind string
 }
 
 // S3Credentials are the object store settings of the replicas.
@@ -111,6 +127,8 @@ type Backend struct {
 
 	infMu sync.Mutex
 	inf   *informers // started by the first Watch
+
+	tracker *runTracker // with Options.Tracker
 }
 
 var _ jobs.Backend = (*Backend)(nil)
@@ -120,6 +138,15 @@ var _ jobs.Backend = (*Backend)(nil)
 // reached.
 func New(ctx context.Context, opts Options) (*Backend, error) {
 	b := &Backend{opts: opts, log: cmp.Or(opts.Logger, slog.Default())}
+	b.opts.API = cmp.Or(b.opts.API, APIV1)
+	b.opts.TrainerRuntime = cmp.Or(b.opts.TrainerRuntime, DefaultTrainerRuntime)
+	b.opts.TrainerRuntimeKind = cmp.Or(b.opts.TrainerRuntimeKind, "ClusterTrainingRuntime")
+	switch {
+	case b.opts.API != APIV1 && b.opts.API != APITrainerV2:
+		return nil, storage.Errorf(storage.Invalid, "kube: API %q: use %q (training operator) or %q (Kubeflow Trainer v2 TrainJob)", opts.API, APIV1, APITrainerV2)
+	case b.opts.TrainerRuntimeKind != "ClusterTrainingRuntime" && b.opts.TrainerRuntimeKind != "TrainingRuntime":
+		return nil, storage.Errorf(storage.Invalid, "kube: trainer runtime kind %q: use ClusterTrainingRuntime or TrainingRuntime", opts.TrainerRuntimeKind)
+	}
 	if b.opts.Propagation == "" {
 		b.opts.Propagation = metav1.DeletePropagationBackground
 	}
@@ -161,17 +188,27 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	if b.core, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("kube: %w", err)
 	}
-	list, err := b.core.Discovery().ServerResourcesForGroupVersion(Group + "/" + Version)
+	infos, gv := kindInfos, Group+"/"+Version
+	if b.opts.API == APITrainerV2 {
+		infos, gv = []kindInfo{trainJobInfo}, TrainerGroup+"/"+TrainerVersion
+	}
+	list, err := b.core.Discovery().ServerResourcesForGroupVersion(gv)
 	switch {
 	case apierrors.IsNotFound(err):
-		// No training operator CRDs: Submit says so.
+		// No CRDs of the API: Submit says so.
 	case err != nil:
-		return nil, apiError(err, "discover %s/%s resources on %s", Group, Version, cfg.Host)
+		return nil, apiError(err, "discover %s resources on %s", gv, cfg.Host)
 	default:
-		for _, ki := range kindInfos {
+		for _, ki := range infos {
 			if slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == ki.resource }) {
 				b.kinds = append(b.kinds, ki)
 			}
+		}
+	}
+	if opts.Tracker != nil {
+		if err := b.startTracking(ctx); err != nil {
+			b.Close()
+			return nil, err
 		}
 	}
 	return b, nil
@@ -191,6 +228,9 @@ func (b *Backend) Kinds() []jobs.Kind {
 
 // Close stops the informers of Watch; the jobs go on in the cluster.
 func (b *Backend) Close() error {
+	if b.tracker != nil {
+		b.tracker.stop()
+	}
 	b.infMu.Lock()
 	defer b.infMu.Unlock()
 	if b.inf != nil {
@@ -216,7 +256,16 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 	if err := validate(&spec, b.opts.Image); err != nil {
 		return jobs.Job{}, err
 	}
+	if b.opts.API == APITrainerV2 {
+		if err := validateTrainJob(&spec); err != nil {
+			return jobs.Job{}, err
+		}
+	}
 	ki, ok := b.served(spec.Kind)
+	if !ok && b.opts.API == APITrainerV2 {
+		return jobs.Job{}, storage.Errorf(storage.NotSupported, "kube: the cluster at %s serves no TrainJob (trainjobs.%s/%s): install Kubeflow Trainer v2, or use API %q",
+			b.config.Host, TrainerGroup, TrainerVersion, APIV1)
+	}
 	if !ok {
 		ci, _ := infoFor(spec.Kind)
 		hint := "install the Kubeflow training operator's CRDs"
@@ -232,7 +281,7 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 	} else if !storage.IsNotFound(err) {
 		return jobs.Job{}, err
 	}
-	o := objectOptions{namespace: b.namespace, image: b.opts.Image}
+	o := objectOptions{namespace: b.namespace, image: b.opts.Image, runtime: b.opts.TrainerRuntime, runtimeKind: b.opts.TrainerRuntimeKind}
 	if b.opts.S3 != nil {
 		name, err := b.ensureS3Secret(ctx)
 		if err != nil {
@@ -243,13 +292,35 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 	if len(spec.Files) > 0 {
 		o.filesCM = spec.Name + "-files"
 	}
-	obj, err := toObject(&spec, o)
+	toObj := toObject
+	if ki.crdKind == trainJobInfo.crdKind {
+		toObj = toTrainJob
+	}
+	if b.opts.Tracker != nil {
+		runID, err := b.createRun(ctx, &spec)
+		if err != nil {
+			return jobs.Job{}, err
+		}
+		o.runID = runID
+	}
+	obj, err := toObj(&spec, o)
+	var created *unstructured.Unstructured
+	if err == nil {
+		created, err = b.dyn.Resource(ki.gvr()).Namespace(b.namespace).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"})
+		if err != nil {
+			err = apiError(err, "create %s %s/%s", ki.crdKind, b.namespace, spec.Name)
+		}
+	}
 	if err != nil {
+		if o.runID != "" {
+			_ = b.opts.Tracker.DeleteRun(context.WithoutCancel(ctx), o.runID)
+		}
 		return jobs.Job{}, err
 	}
-	created, err := b.dyn.Resource(ki.gvr()).Namespace(b.namespace).Create(ctx, obj, metav1.CreateOptions{FieldValidation: "Strict"})
-	if err != nil {
-		return jobs.Job{}, apiError(err, "create %s %s/%s", ki.crdKind, b.namespace, spec.Name)
+	if o.runID != "" {
+		if err := b.opts.Tracker.SetTag(ctx, o.runID, storage.Tag{Key: TagJobUID, Value: string(created.GetUID())}); err != nil {
+			b.log.Warn("kube: tag the job's run with its uid", "job", spec.Name, "run", o.runID, "err", err)
+		}
 	}
 	if o.filesCM != "" {
 		if err := b.createFiles(ctx, &spec, o.filesCM, created); err != nil {
@@ -350,12 +421,21 @@ func (b *Backend) Get(ctx context.Context, name string) (jobs.Job, error) {
 	if err != nil {
 		return jobs.Job{}, err
 	}
-	j.Status.Replicas = replicaStates(j.Spec.Kind, pods)
+	j.Status.Replicas = replicaStates(&j.Spec, pods)
 	return j, nil
 }
 
+// podJobLabel is the label that names the job on its pods: the training
+// operator's, or JobSet's for a TrainJob.
+func (b *Backend) podJobLabel() string {
+	if b.opts.API == APITrainerV2 {
+		return LabelJobSetName
+	}
+	return LabelJobName
+}
+
 func (b *Backend) pods(ctx context.Context, job string) ([]corev1.Pod, error) {
-	sel := labels.Set{LabelJobName: job}.String()
+	sel := labels.Set{b.podJobLabel(): job}.String()
 	list, err := b.core.CoreV1().Pods(b.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, apiError(err, "list pods %s in %s", sel, b.namespace)
@@ -363,18 +443,44 @@ func (b *Backend) pods(ctx context.Context, job string) ([]corev1.Pod, error) {
 	return list.Items, nil
 }
 
+// podReplica returns the replica a pod of the job runs: from the
+// training operator's labels, or for a TrainJob's pod from its node rank
+// (Master-0 is rank 0 when the spec has a Master, Worker-i the ranks
+// after it).
+func podReplica(spec *jobs.Spec, p *corev1.Pod) (jobs.ReplicaType, int, bool) {
+	if _, ok := p.Labels[LabelJobSetName]; ok {
+		if p.Labels[LabelReplicatedJobName] != TrainerNodeJob {
+			return "", 0, false
+		}
+		rank, err := strconv.Atoi(p.Labels[LabelCompletionIndex])
+		if err != nil {
+			return "", 0, false
+		}
+		if m := spec.ReplicaCount(jobs.Master); rank >= m {
+			return jobs.Worker, rank - m, true
+		}
+		return jobs.Master, rank, true
+	}
+	t, ok := jobs.ParseReplicaType(spec.Kind, p.Labels[LabelReplicaType])
+	if !ok {
+		return "", 0, false
+	}
+	idx, err := strconv.Atoi(p.Labels[LabelReplicaIndex])
+	if err != nil {
+		return "", 0, false
+	}
+	return t, idx, true
+}
+
 // replicaStates returns the state of each replica from its pod, in rank
 // order.
-func replicaStates(kind jobs.Kind, pods []corev1.Pod) []jobs.ReplicaState {
+func replicaStates(spec *jobs.Spec, pods []corev1.Pod) []jobs.ReplicaState {
+	kind := spec.Kind
 	var out []jobs.ReplicaState
 	for i := range pods {
 		p := &pods[i]
-		t, ok := jobs.ParseReplicaType(kind, p.Labels[LabelReplicaType])
+		t, idx, ok := podReplica(spec, p)
 		if !ok {
-			continue
-		}
-		idx, err := strconv.Atoi(p.Labels[LabelReplicaIndex])
-		if err != nil {
 			continue
 		}
 		r := jobs.ReplicaState{Type: t, Index: idx, Name: p.Name, Message: p.Status.Message}
@@ -395,7 +501,7 @@ func replicaStates(kind jobs.Kind, pods []corev1.Pod) []jobs.ReplicaState {
 			cs := p.Status.ContainerStatuses[0]
 			if ci, ok := infoFor(kind); ok {
 				for _, c := range p.Status.ContainerStatuses {
-					if c.Name == ci.container {
+					if c.Name == ci.container || c.Name == trainJobInfo.container {
 						cs = c
 					}
 				}

@@ -46,9 +46,10 @@ func TestMain(m *testing.M) {
 }
 
 // cluster returns the API server of this test binary: etcd, kube-apiserver
-// with the training operator's CRDs (v1.9.4, and MXJob from v1.8.1), and
-// kwok playing the operator for PyTorchJobs (testdata/kwok-pytorchjob-stages.yaml)
-// and the kubelet for pod logs (every pod's log is testdata/master-0.log).
+// with the training operator's CRDs (v1.9.4, and MXJob from v1.8.1) and
+// Kubeflow Trainer's (v2.3.0), and kwok playing the operators for
+// PyTorchJobs and TrainJobs (testdata/kwok-*-stages.yaml) and the kubelet
+// for pod logs (every pod's log is testdata/master-0.log).
 func cluster(t testing.TB) *testsrv.Kube {
 	t.Helper()
 	logFile, err := filepath.Abs("testdata/master-0.log")
@@ -71,9 +72,9 @@ spec:
 		}
 	}
 	return testsrv.SharedKube(t, testsrv.KubeOptions{
-		CRDs:        []string{"training-operator-v1.9.4", "training-operator-v1.8.1/kubeflow.org_mxjobs.yaml"},
+		CRDs:        []string{"training-operator-v1.9.4", "training-operator-v1.8.1/kubeflow.org_mxjobs.yaml", "trainer-v2.3.0"},
 		Kwok:        true,
-		KwokConfigs: []string{"testdata/kwok-pytorchjob-stages.yaml", logs},
+		KwokConfigs: []string{"testdata/kwok-pytorchjob-stages.yaml", "testdata/kwok-trainjob-stages.yaml", logs},
 	})
 }
 

@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"io"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +19,12 @@ import (
 // waits (watching pods, not polling) for the pod to exist and start, then
 // follows the log until the container ends or ctx is done.
 func (b *Backend) Logs(ctx context.Context, name string, opts jobs.LogOptions) (io.ReadCloser, error) {
+	return b.logs(ctx, name, opts, false)
+}
+
+// logs is Logs, with each line prefixed by its RFC 3339 time and a space
+// when timestamps is set.
+func (b *Backend) logs(ctx context.Context, name string, opts jobs.LogOptions, timestamps bool) (io.ReadCloser, error) {
 	u, ki, err := b.find(ctx, name)
 	if err != nil {
 		return nil, err
@@ -37,11 +42,11 @@ func (b *Backend) Logs(ctx context.Context, name string, opts jobs.LogOptions) (
 	} else {
 		return nil, storage.Errorf(storage.Invalid, "kube: logs of job %s: a %s job has no replica type %s", name, ki.kind, t)
 	}
-	pod, err := b.replicaPod(ctx, name, ki.kind, t, idx, opts.Follow)
+	pod, err := b.replicaPod(ctx, &j.Spec, t, idx, opts.Follow)
 	if err != nil {
 		return nil, err
 	}
-	lo := &corev1.PodLogOptions{Container: containerOf(pod, ki.container), Follow: opts.Follow}
+	lo := &corev1.PodLogOptions{Container: containerOf(pod, ki.container), Follow: opts.Follow, Timestamps: timestamps}
 	if opts.TailLines > 0 {
 		n := int64(opts.TailLines)
 		lo.TailLines = &n
@@ -69,12 +74,13 @@ func containerOf(pod *corev1.Pod, want string) string {
 
 // replicaPod returns the pod of replica t-idx of job. With wait it watches
 // the job's pods until that pod exists and has left Pending.
-func (b *Backend) replicaPod(ctx context.Context, job string, kind jobs.Kind, t jobs.ReplicaType, idx int, wait bool) (*corev1.Pod, error) {
-	sel := labels.Set{LabelJobName: job}.String()
+func (b *Backend) replicaPod(ctx context.Context, spec *jobs.Spec, t jobs.ReplicaType, idx int, wait bool) (*corev1.Pod, error) {
+	job := spec.Name
+	sel := labels.Set{b.podJobLabel(): job}.String()
 	pods := b.core.CoreV1().Pods(b.namespace)
 	match := func(p *corev1.Pod) bool {
-		pt, ok := jobs.ParseReplicaType(kind, p.Labels[LabelReplicaType])
-		return ok && pt == t && p.Labels[LabelReplicaIndex] == strconv.Itoa(idx) && p.DeletionTimestamp == nil
+		pt, pi, ok := podReplica(spec, p)
+		return ok && pt == t && pi == idx && p.DeletionTimestamp == nil
 	}
 	for {
 		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel})

@@ -25,7 +25,9 @@ type informers struct {
 	factory dynamicinformer.DynamicSharedInformerFactory
 	byKind  []cache.SharedIndexInformer
 	pods    cache.SharedIndexInformer // nil without permission to list pods
-	done    chan struct{}
+	// jobLabel is the pod label that names the job.
+	jobLabel string
+	done     chan struct{}
 }
 
 const byJobName = "job-name"
@@ -52,7 +54,9 @@ func (b *Backend) informers(ctx context.Context) (*informers, error) {
 		// Replica states come from the pods; without the right to list
 		// them, events carry the replica counts only.
 		pods := b.core.CoreV1().Pods(b.namespace)
-		sel := LabelJobName // exists
+		jobLabel := b.podJobLabel()
+		inf.jobLabel = jobLabel
+		sel := jobLabel // exists
 		if _, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel, Limit: 1}); err != nil {
 			b.log.Warn("kube: watching jobs without replica states", "namespace", b.namespace, "err", err)
 		} else {
@@ -67,7 +71,7 @@ func (b *Backend) informers(ctx context.Context) (*informers, error) {
 				},
 			}, &corev1.Pod{}, 0, cache.Indexers{byJobName: func(obj any) ([]string, error) {
 				if p, ok := obj.(*corev1.Pod); ok {
-					return []string{p.Labels[LabelJobName]}, nil
+					return []string{p.Labels[jobLabel]}, nil
 				}
 				return nil, nil
 			}})
@@ -114,7 +118,7 @@ func (i *informers) job(u *unstructured.Unstructured) (jobs.Job, error) {
 			pods = append(pods, *p)
 		}
 	}
-	j.Status.Replicas = replicaStates(j.Spec.Kind, pods)
+	j.Status.Replicas = replicaStates(&j.Spec, pods)
 	return j, nil
 }
 
@@ -148,7 +152,7 @@ func (b *Backend) Watch(ctx context.Context, name string) (<-chan jobs.Event, er
 			obj = d.Obj
 		}
 		if p, ok := obj.(*corev1.Pod); ok {
-			if u := inf.latest(p.Labels[LabelJobName]); u != nil {
+			if u := inf.latest(p.Labels[inf.jobLabel]); u != nil {
 				w.push(jobs.Modified, u)
 			}
 		}
