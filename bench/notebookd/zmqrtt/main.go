@@ -18,6 +18,11 @@
 //	                (-spec), or {"protocol":"v1"|"legacy"} (-ws)
 //	exec N [CODE]   {"reply_ns":[...],"idle_ns":[...]}  N round trips of CODE
 //	                (default 1+1): send -> execute_reply, send -> status idle
+//	flood N         {"span_ns":N,"lat_ns":[...]}  (Ferry kernel) a goroutine
+//	                sets a displayed IntProgress N times while `1+1` round
+//	                trips run back to back: first -> last update, and the
+//	                round trips that overlapped the updates (all N updates
+//	                are checked to arrive in order)
 //	quit            shuts the kernel down (-spec: shutdown_request, then
 //	                SIGKILL to its process group) or closes the websocket,
 //	                and exits
@@ -96,6 +101,10 @@ type recvd struct {
 	parent  string // parent msg_id
 	state   string // execution_state of a status message
 	status  string // status of a reply
+	text    string // text of a stream message
+	commID  string // comm_id of a comm_msg
+	method  string // data.method of a comm_msg
+	value   float64
 }
 
 // header returns a new request header of the client's session.
@@ -121,9 +130,28 @@ func received(at time.Time, channel string, header, parent, content []byte) (rec
 		State  string `json:"execution_state"`
 		Status string `json:"status"`
 	}
-	if h.MsgType == "status" || strings.HasSuffix(h.MsgType, "_reply") {
+	switch {
+	case h.MsgType == "status" || strings.HasSuffix(h.MsgType, "_reply"):
 		_ = json.Unmarshal(content, &st)
 		r.state, r.status = st.State, st.Status
+	case h.MsgType == "stream":
+		var s struct {
+			Text string `json:"text"`
+		}
+		_ = json.Unmarshal(content, &s)
+		r.text = s.Text
+	case h.MsgType == "comm_msg":
+		var cm struct {
+			CommID string `json:"comm_id"`
+			Data   struct {
+				Method string `json:"method"`
+				State  struct {
+					Value float64 `json:"value"`
+				} `json:"state"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal(content, &cm)
+		r.commID, r.method, r.value = cm.CommID, cm.Data.Method, cm.Data.State.Value
 	}
 	return r, nil
 }
@@ -161,8 +189,23 @@ func serve(c *client, hello map[string]any, stdin io.Reader, stdout io.Writer) e
 			if err := out.Encode(map[string]any{"reply_ns": reply, "idle_ns": idle}); err != nil {
 				return err
 			}
+		case "flood":
+			if len(f) != 2 {
+				return errors.New("flood: want flood N")
+			}
+			n, err := strconv.Atoi(f[1])
+			if err != nil || n < 1 {
+				return fmt.Errorf("flood %q: want a positive count", f[1])
+			}
+			res, err := c.flood(n)
+			if err != nil {
+				return err
+			}
+			if err := out.Encode(res); err != nil {
+				return err
+			}
 		default:
-			return fmt.Errorf("unknown command %q; use exec N [CODE] or quit", f[0])
+			return fmt.Errorf("unknown command %q; use exec N [CODE], flood N or quit", f[0])
 		}
 	}
 	return sc.Err()
@@ -211,4 +254,103 @@ func (c *client) executes(n int, code string) (reply, idle []int64, err error) {
 		idle = append(idle, ti.Sub(t0).Nanoseconds())
 	}
 	return reply, idle, nil
+}
+
+// flood measures execute round trips while the kernel sends n widget
+// updates (see the flood command).
+func (c *client) flood(n int) (map[string]any, error) {
+	setup := fmt.Sprintf("_flood := widgets.NewIntProgress(0, widgets.Max(%d))\nwidgets.Display(_flood)\nfmt.Println(_flood.ModelID())", n)
+	out, err := c.run(setup)
+	if err != nil {
+		return nil, err
+	}
+	model := strings.TrimSpace(out)
+	start := map[string]any{"code": fmt.Sprintf("go func() {\n\tfor i := 1; i <= %d; i++ {\n\t\t_flood.SetValue(i)\n\t}\n}()", n),
+		"silent": false, "store_history": true, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true}
+	ex := map[string]any{"code": "1+1", "silent": false, "store_history": true,
+		"user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true}
+	startID, err := c.send("shell", "execute_request", start)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		started     bool
+		pending     string
+		t0          time.Time
+		got         int
+		first, last time.Time
+		lat         []int64
+	)
+	timeout := time.After(120 * time.Second)
+	for got < n || pending != "" {
+		if started && pending == "" && got < n {
+			t0 = time.Now()
+			if pending, err = c.send("shell", "execute_request", ex); err != nil {
+				return nil, err
+			}
+		}
+		select {
+		case r := <-c.in:
+			switch {
+			case r.channel == "shell" && r.msgType == "execute_reply" && r.parent == startID:
+				started = true
+			case r.channel == "shell" && r.msgType == "execute_reply" && r.parent == pending:
+				if got < n {
+					lat = append(lat, r.at.Sub(t0).Nanoseconds())
+				}
+				pending = ""
+			case r.channel == "iopub" && r.msgType == "comm_msg" && r.commID == model && r.method == "update":
+				if int(r.value) != got+1 {
+					return nil, fmt.Errorf("flood: update %v arrived after %d: lost or out of order", r.value, got)
+				}
+				got++
+				if first.IsZero() {
+					first = r.at
+				}
+				last = r.at
+			}
+		case <-timeout:
+			return nil, fmt.Errorf("flood: %d of %d updates in 120 s", got, n)
+		case <-c.gone:
+			return nil, errors.New("the kernel or its connection is gone")
+		}
+	}
+	return map[string]any{"span_ns": last.Sub(first).Nanoseconds(), "lat_ns": lat}, nil
+}
+
+// run executes code and returns its stdout.
+func (c *client) run(code string) (string, error) {
+	content := map[string]any{"code": code, "silent": false, "store_history": true,
+		"user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true}
+	mid, err := c.send("shell", "execute_request", content)
+	if err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	replied, idle := false, false
+	timeout := time.After(60 * time.Second)
+	for !replied || !idle {
+		select {
+		case r := <-c.in:
+			if r.parent != mid {
+				continue
+			}
+			switch {
+			case r.channel == "shell" && r.msgType == "execute_reply":
+				if r.status != "ok" {
+					return "", fmt.Errorf("execute %q: status %q", code, r.status)
+				}
+				replied = true
+			case r.msgType == "stream":
+				out.WriteString(r.text)
+			case r.msgType == "status" && r.state == "idle":
+				idle = true
+			}
+		case <-timeout:
+			return "", fmt.Errorf("execute %q: no reply in 60 s", code)
+		case <-c.gone:
+			return "", errors.New("the kernel or its connection is gone")
+		}
+	}
+	return out.String(), nil
 }
