@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,9 +48,21 @@ type ColumnStats struct {
 	Min           string
 	Q25, Q50, Q75 *float64
 	Max           string
-	// Distinct is the approximate number of distinct values
-	// (HyperLogLog; exact for small columns).
+	// Distinct is the number of distinct non-null values of a column that
+	// is neither numeric nor temporal (strings, booleans, ...), exact, as
+	// pandas' unique; -1 for numeric and temporal columns, which pandas'
+	// describe does not count either (approx_count_distinct in SQL
+	// estimates them, at a cost of about a pass over the column).
 	Distinct int64
+	// Top is the most frequent non-null value of a column that is neither
+	// numeric nor temporal (the smallest of those tied) and Freq its
+	// count, as pandas' describe gives them; "" and 0 for other columns.
+	Top  string
+	Freq int64
+	// MeanTime and the quartiles Q25Time, Q50Time, Q75Time are those of a
+	// temporal column (timestamp or date), estimated as for numbers;
+	// nil for other columns.
+	MeanTime, Q25Time, Q50Time, Q75Time *time.Time
 }
 
 // Summary is the result of Describe: one ColumnStats per column.
@@ -60,19 +73,22 @@ type Summary struct {
 }
 
 // ExactQuantileRows is the largest table whose quartiles Describe computes
-// exactly. Above it the quartiles are those of a uniform sample of
-// QuantileSample rows (within about 0.5% of the rank), or t-digest
-// estimates for a CSV or JSON file left in place by Scan; either takes
-// constant memory instead of a copy of each column.
+// exactly. Above it the quartiles are the exact quartiles of a uniform
+// sample of about QuantileSample rows (within about 0.5% of the rank; the
+// same sample each time for a table made by Read), or t-digest estimates
+// for a CSV or JSON file left in place by Scan; either takes constant
+// memory instead of a copy of each column.
 var ExactQuantileRows int64 = 1_000_000
 
 // QuantileSample is the sample size of Describe's quartiles above
 // ExactQuantileRows.
 var QuantileSample = 100_000
 
-// Describe computes, in one pass, each column's count, nulls, mean,
-// standard deviation, min, quartiles (see ExactQuantileRows), max and
-// approximate distinct count.
+// Describe computes the statistics of pandas' describe(include="all") for
+// every column, in one query: count, nulls, min and max of each column;
+// mean, standard deviation and quartiles (see ExactQuantileRows) of numeric
+// columns; mean and quartiles of temporal ones; distinct count, most
+// frequent value and its frequency of the others (strings, booleans, ...).
 func (t *Table) Describe() (*Summary, error) {
 	return t.DescribeContext(context.Background())
 }
@@ -101,44 +117,81 @@ func (t *Table) DescribeContext(ctx context.Context) (*Summary, error) {
 	if len(fields) == 0 {
 		return &Summary{}, nil
 	}
-	// Quartiles: exact up to ExactQuantileRows; above, exact quartiles of a
-	// uniform sample of QuantileSample rows (a second, cheap query), or
-	// t-digest estimates in the main pass for a CSV or JSON file left in
-	// place by Scan (which a second query would parse again).
+	// One statement, three kinds of subquery joined into one row:
+	//   - m: one pass over every column: count; min, max and mean of
+	//     numbers and times (times as microseconds since the epoch); std
+	//     of numbers; their quartiles when exact (small tables) or
+	//     t-digest estimates (a CSV or JSON file left in place by Scan,
+	//     which the sample would parse again);
+	//   - q: exact quartiles of a uniform sample of about QuantileSample
+	//     rows of a large table (reading only the numeric and temporal
+	//     columns): the rows whose rowid hashes to 0 modulo
+	//     rows/QuantileSample in a table (parallel, repeatable), a
+	//     reservoir sample of a view;
+	//   - g<i>: distinct count, min, max, top value and its frequency of
+	//     column i, neither numeric nor temporal, from a hash aggregate
+	//     on it alone.
 	sampled := t.nrows < 0 || t.nrows > ExactQuantileRows
-	quantile := func(q string) string { return "quantile_cont(" + q + "::DOUBLE, [0.25, 0.5, 0.75])" }
+	quantile := func(q string) string { return "quantile_cont(" + q + ", [0.25, 0.5, 0.75])" }
 	if sampled && t.rescan {
-		quantile = func(q string) string { return "approx_quantile(" + q + "::DOUBLE, [0.25, 0.5, 0.75])" }
+		quantile = func(q string) string { return "approx_quantile(" + q + ", [0.25, 0.5, 0.75])" }
 		sampled = false
 	}
-	var sel, qsel []string
-	for _, f := range fields {
-		q := quoteIdent(f.Name)
-		sel = append(sel, "count("+q+")", "min("+q+")::VARCHAR", "max("+q+")::VARCHAR", "approx_count_distinct("+q+")")
-		if isNumeric(f.Type) {
-			sel = append(sel, "avg("+q+")::DOUBLE", "stddev_samp("+q+")::DOUBLE")
-			if sampled {
-				qsel = append(qsel, quantile(q))
+	var res *Table
+	var stats []string
+	var msel, qsel []string
+	err := t.withRelation(ctx, func(d *DB, rel string) error {
+		if !t.view {
+			stats = d.tableStatsLocked(ctx, rel, fields)
+		}
+		from := quoteIdent(rel)
+		var groups []string
+		for i, f := range fields {
+			q := quoteIdent(f.Name)
+			if i < len(stats) && strings.Contains(stats[i], "[Has Null: false") {
+				msel = append(msel, "count(*)") // the same count, without reading the column
 			} else {
-				sel = append(sel, quantile(q))
+				msel = append(msel, "count("+q+")")
+			}
+			var v string // the value whose quartiles are taken
+			switch {
+			case isNumeric(f.Type):
+				v = q + "::DOUBLE"
+				msel = append(msel, "min("+q+")::VARCHAR", "max("+q+")::VARCHAR", "avg("+q+")::DOUBLE", "stddev_samp("+q+")::DOUBLE")
+			case isTemporal(f.Type):
+				v = "epoch_us(" + q + ")::DOUBLE"
+				msel = append(msel, "min("+q+")::VARCHAR", "max("+q+")::VARCHAR", "avg(epoch_us("+q+"))::DOUBLE")
+			default:
+				// min and max over the distinct values, not every row.
+				groups = append(groups, "(SELECT count(*) OVER (), min(v) OVER ()::VARCHAR, max(v) OVER ()::VARCHAR, v::VARCHAR, n FROM (SELECT "+q+" AS v, count(*) AS n FROM "+from+" WHERE "+q+" IS NOT NULL GROUP BY 1) ORDER BY n DESC, v LIMIT 1) AS g"+strconv.Itoa(i))
+				continue
+			}
+			if sampled {
+				qsel = append(qsel, quantile(v))
+			} else {
+				msel = append(msel, quantile(v))
 			}
 		}
-	}
-	sel = append(sel, "count(*)")
-	var res, qres *Table
-	err := t.withRelation(ctx, func(d *DB, rel string) error {
-		r, err := d.queryLocked(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+quoteIdent(rel), nil, -1)
+		msel = append(msel, "count(*)")
+		q := "SELECT * FROM (SELECT " + strings.Join(msel, ", ") + " FROM " + from + ") AS m"
+		switch {
+		case len(qsel) == 0:
+		case t.owned && !t.view && t.nrows >= 0:
+			// A table the package made (Read): rowid is there.
+			q += fmt.Sprintf(", (SELECT %s FROM %s WHERE hash(rowid) %% %d = 0) AS q", strings.Join(qsel, ", "), from, max(1, t.nrows/int64(max(1, QuantileSample))))
+		default:
+			q += fmt.Sprintf(", (SELECT %s FROM %s USING SAMPLE reservoir(%d ROWS) REPEATABLE (42)) AS q", strings.Join(qsel, ", "), from, QuantileSample)
+		}
+		// A subquery g<i> yields no row for a column of nulls only: the
+		// LEFT JOINs keep the row of m.
+		for _, g := range groups {
+			q += " LEFT JOIN " + g + " ON true"
+		}
+		r, err := d.queryLocked(ctx, q, nil, -1)
 		if err != nil {
 			return d.queryError(ctx, err, "")
 		}
 		res = r
-		if len(qsel) > 0 {
-			r, err := d.queryLocked(ctx, fmt.Sprintf("SELECT %s FROM %s USING SAMPLE reservoir(%d ROWS) REPEATABLE (42)", strings.Join(qsel, ", "), quoteIdent(rel), QuantileSample), nil, -1)
-			if err != nil {
-				return d.queryError(ctx, err, "")
-			}
-			qres = r
-		}
 		return nil
 	})
 	if err != nil {
@@ -148,36 +201,53 @@ func (t *Table) DescribeContext(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	defer res.Release()
-	if qres != nil {
-		defer qres.Release()
-	}
-	if len(res.recs) == 0 || res.recs[0].NumRows() == 0 || qres != nil && (len(qres.recs) == 0 || qres.recs[0].NumRows() == 0) {
+	if len(res.recs) == 0 || res.recs[0].NumRows() == 0 {
 		return nil, fmt.Errorf("data: describe: no result")
 	}
 	rec := res.recs[0]
-	col, qcol := 0, 0
+	// The columns of the row: those of m in the order of msel, then
+	// those of q in the order of qsel, then five per g<i>.
+	col, qcol, gcol := 0, len(msel), len(msel)+len(qsel)
 	next := func() any { v := Value(rec.Column(col), 0); col++; return v }
+	quartiles := func() []float64 {
+		c := &col
+		if sampled {
+			c = &qcol
+		}
+		qs := listFloats(rec.Column(*c), 0)
+		*c++
+		if len(qs) != 3 {
+			return nil
+		}
+		return qs
+	}
 	s := &Summary{}
 	for _, f := range fields {
-		cs := ColumnStats{Column: f.Name, Type: typeName(f.Type)}
+		cs := ColumnStats{Column: f.Name, Type: typeName(f.Type), Distinct: -1}
 		cs.Count, _ = next().(int64)
-		cs.Min, _ = next().(string)
-		cs.Max, _ = next().(string)
-		cs.Distinct, _ = next().(int64)
-		if isNumeric(f.Type) {
+		switch {
+		case isNumeric(f.Type):
+			cs.Min, _ = next().(string)
+			cs.Max, _ = next().(string)
 			cs.Mean = floatPtr(next())
 			cs.Std = floatPtr(next())
-			var qs []float64
-			if qres != nil {
-				qs = listFloats(qres.recs[0].Column(qcol), 0)
-				qcol++
-			} else {
-				qs = listFloats(rec.Column(col), 0)
-				col++
-			}
-			if len(qs) == 3 {
+			if qs := quartiles(); qs != nil {
 				cs.Q25, cs.Q50, cs.Q75 = &qs[0], &qs[1], &qs[2]
 			}
+		case isTemporal(f.Type):
+			cs.Min, _ = next().(string)
+			cs.Max, _ = next().(string)
+			cs.MeanTime = timePtr(next())
+			if qs := quartiles(); qs != nil {
+				cs.Q25Time, cs.Q50Time, cs.Q75Time = timePtr(qs[0]), timePtr(qs[1]), timePtr(qs[2])
+			}
+		default:
+			cs.Distinct, _ = Value(rec.Column(gcol), 0).(int64)
+			cs.Min, _ = Value(rec.Column(gcol+1), 0).(string)
+			cs.Max, _ = Value(rec.Column(gcol+2), 0).(string)
+			cs.Top, _ = Value(rec.Column(gcol+3), 0).(string)
+			cs.Freq, _ = Value(rec.Column(gcol+4), 0).(int64)
+			gcol += 5
 		}
 		s.Columns = append(s.Columns, cs)
 	}
@@ -190,6 +260,41 @@ func (t *Table) DescribeContext(ctx context.Context) (*Summary, error) {
 	}
 	s.Elapsed = time.Since(start)
 	return s, nil
+}
+
+// tableStatsLocked returns DuckDB's statistics of each column of rel as
+// stats() prints them ("[Min: 0, Max: 9][Has Null: false, ...]"), or nil.
+// They are bounds kept as rows are stored (reading them costs nothing):
+// "Has Null: false" means no nulls; min and max may be loose after a
+// DELETE or UPDATE, and the distinct count is too rough to show.
+func (d *DB) tableStatsLocked(ctx context.Context, rel string, fields []arrow.Field) []string {
+	var sel []string
+	for _, f := range fields {
+		sel = append(sel, "stats("+quoteIdent(f.Name)+")")
+	}
+	r, err := d.queryLocked(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+quoteIdent(rel)+" LIMIT 1", nil, -1)
+	if err != nil {
+		return nil
+	}
+	defer r.Release()
+	if len(r.recs) == 0 || r.recs[0].NumRows() == 0 || int(r.recs[0].NumCols()) != len(fields) {
+		return nil
+	}
+	out := make([]string, len(fields))
+	for i := range out {
+		out[i], _ = Value(r.recs[0].Column(i), 0).(string)
+	}
+	return out
+}
+
+// timePtr converts microseconds since the epoch to a time.
+func timePtr(v any) *time.Time {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	tm := time.UnixMicro(int64(math.Round(f))).UTC()
+	return &tm
 }
 
 func floatPtr(v any) *float64 {
@@ -228,17 +333,36 @@ func (s *Summary) Get(name string) (ColumnStats, bool) {
 // Table returns the summary as a Table, one row per column.
 func (s *Summary) Table() (*Table, error) { return FromStructs(s.Columns) }
 
-// MIMEBundle renders the summary as a table, one row per column.
+// MIMEBundle renders the summary as a table, one row per column: the
+// mean and quartiles of a temporal column are shown as times.
 func (s *Summary) MIMEBundle() (data, metadata map[string]any) {
 	t := display.Table{
-		Columns: []string{"column", "type", "count", "nulls", "mean", "std", "min", "25%", "50%", "75%", "max", "distinct≈"},
+		Columns: []string{"column", "type", "count", "nulls", "mean", "std", "min", "25%", "50%", "75%", "max", "distinct", "top", "freq"},
 		Caption: fmt.Sprintf("%s · %s", plural(s.NumRows, "row"), roundDuration(s.Elapsed)),
 	}
 	for _, c := range s.Columns {
-		t.Rows = append(t.Rows, []any{c.Column, c.Type, c.Count, c.Nulls, c.Mean, c.Std,
-			truncate(c.Min, 40), c.Q25, c.Q50, c.Q75, truncate(c.Max, 40), c.Distinct})
+		mean, q25, q50, q75 := any(c.Mean), any(c.Q25), any(c.Q50), any(c.Q75)
+		if c.MeanTime != nil || c.Q50Time != nil {
+			mean, q25, q50, q75 = timeText(c.MeanTime), timeText(c.Q25Time), timeText(c.Q50Time), timeText(c.Q75Time)
+		}
+		var distinct, top, freq any
+		if c.Distinct >= 0 {
+			distinct = c.Distinct
+		}
+		if c.Freq > 0 {
+			top, freq = truncate(c.Top, 40), c.Freq
+		}
+		t.Rows = append(t.Rows, []any{c.Column, c.Type, c.Count, c.Nulls, mean, c.Std,
+			truncate(c.Min, 40), q25, q50, q75, truncate(c.Max, 40), distinct, top, freq})
 	}
 	return t.MIMEBundle()
+}
+
+func timeText(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.Format("2006-01-02 15:04:05.999999")
 }
 
 // Hist returns a Vega-Lite histogram of the column called name: bins

@@ -1,9 +1,11 @@
 // Package data explores tabular data inline: SQL on an embedded DuckDB over
 // CSV, Parquet and JSON files (local or s3://), Go slices of structs and
 // Arrow records, with results as Arrow-backed Tables that Go code can read
-// (schema, columns, rows, structs), describe (count, nulls, mean, std,
-// quartiles, approximate distinct counts), chart (Vega-Lite histograms and
-// scatter plots) and write back as Parquet or CSV, locally or to S3.
+// (schema, columns, rows, structs), describe (what pandas' describe gives:
+// count, mean, std, min, quartiles, max of numbers and times; distinct
+// count, most frequent value and its frequency of strings), chart
+// (Vega-Lite histograms and scatter plots) and write back as Parquet or
+// CSV, locally or to S3.
 //
 //	t, err := data.Read("s3://bucket/trips.parquet") // load into DuckDB
 //	s, err := t.Describe()

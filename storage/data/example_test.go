@@ -79,10 +79,10 @@ func ExampleTable_Describe() {
 	x, _ := s.Get("x")
 	fmt.Println(x.Count, x.Nulls, *x.Mean, x.Min, *x.Q25, *x.Q50, *x.Q75, x.Max)
 	k, _ := s.Get("k")
-	fmt.Println(k.Count, k.Nulls, k.Mean == nil, k.Distinct)
+	fmt.Println(k.Count, k.Nulls, k.Mean == nil, k.Distinct, k.Top, k.Freq)
 	// Output:
 	// 101 0 50 0.0 25 50 75 100.0
-	// 80 21 true 2
+	// 80 21 true 2 k0 40
 }
 
 func ExampleTable_Hist() {
