@@ -5,22 +5,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
+	"github.com/ferryml/ferry/internal/apihttp"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/storage"
 )
 
 // Client is a jobs.Backend over the jobs API of a Ferry server.
 type Client struct {
-	base  string // ends with "/"
-	token string
-	hc    *http.Client
+	api *apihttp.Client
 }
 
 var _ jobs.Backend = (*Client)(nil)
@@ -30,107 +26,14 @@ var _ jobs.Backend = (*Client)(nil)
 // means http.DefaultClient; it must have no Timeout, which would cut
 // followed logs and watches.
 func NewClient(baseURL, token string, hc *http.Client) *Client {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/") + "/", token: token, hc: hc}
+	return &Client{api: apihttp.NewClient("jobs API", baseURL, token, hc)}
 }
 
 // URL returns the API's base URL.
-func (c *Client) URL() string { return c.base }
+func (c *Client) URL() string { return c.api.URL() }
 
-func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return nil, storage.Errorf(storage.Invalid, "jobs API %s: %w", c.base, err)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "token "+c.token)
-	}
-	return req, nil
-}
-
-// do sends req and turns an error answer into a *storage.Error.
-func (c *Client) do(req *http.Request) (*http.Response, error) {
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if req.Context().Err() != nil {
-			return nil, req.Context().Err()
-		}
-		return nil, storage.Errorf(storage.Unavailable, "jobs API: cannot reach %s (is `ferry lab` running? FERRY_API_URL says where): %w", c.base, err)
-	}
-	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		return nil, decodeError(req, resp)
-	}
-	return resp, nil
-}
-
-func decodeError(req *http.Request, resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
-		return &storage.Error{Code: storage.Invalid, Message: fmt.Sprintf(
-			"jobs API %s %s: %s: the server refused the token (set FERRY_TOKEN to the token of `ferry lab`)", req.Method, req.URL.Path, resp.Status)}
-	}
-	var e errorJSON
-	if json.Unmarshal(b, &e) == nil && e.Message != "" {
-		code := storage.Code(e.Code)
-		if code == "" {
-			code = codeOf(resp.StatusCode)
-		}
-		return &storage.Error{Code: code, Message: e.Message}
-	}
-	msg := strings.TrimSpace(string(b))
-	return &storage.Error{Code: codeOf(resp.StatusCode), Message: fmt.Sprintf("jobs API %s %s: %s: %s", req.Method, req.URL.Path, resp.Status, msg)}
-}
-
-func codeOf(status int) storage.Code {
-	switch status {
-	case http.StatusNotFound:
-		return storage.NotFound
-	case http.StatusConflict:
-		return storage.AlreadyExists
-	case http.StatusBadRequest:
-		return storage.Invalid
-	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
-		return storage.Unavailable
-	case http.StatusNotImplemented:
-		return storage.NotSupported
-	}
-	return storage.Internal
-}
-
-// call sends a JSON request (in nil: no body) and decodes a JSON answer
-// into out (nil: discarded).
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := c.newRequest(ctx, method, path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return storage.Errorf(storage.Internal, "jobs API %s %s: bad answer: %w", method, path, err)
-	}
-	return nil
+	return c.api.Call(ctx, method, path, in, out)
 }
 
 func esc(s string) string { return url.PathEscape(s) }
@@ -199,12 +102,12 @@ func (c *Client) Watch(ctx context.Context, name string) (<-chan jobs.Event, err
 	if name != "" {
 		path = "jobs/" + esc(name) + "/watch"
 	}
-	req, err := c.newRequest(ctx, "GET", path, nil)
+	req, err := c.api.NewRequest(ctx, "GET", path, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/x-ndjson")
-	resp, err := c.do(req)
+	resp, err := c.api.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -251,11 +154,11 @@ func (c *Client) Logs(ctx context.Context, name string, opts jobs.LogOptions) (i
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	req, err := c.newRequest(ctx, "GET", path, nil)
+	req, err := c.api.NewRequest(ctx, "GET", path, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.do(req)
+	resp, err := c.api.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferryml/ferry/internal/apihttp"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/storage"
-	trackingapi "github.com/ferryml/ferry/storage/httpapi"
 )
 
 // Handler serves the jobs API over a jobs.Backend. Mount it with the API
@@ -22,7 +22,7 @@ type Handler struct {
 	b    jobs.Backend
 	name string
 	log  *slog.Logger
-	mux  *http.ServeMux
+	mux  *apihttp.Mux
 }
 
 // NewHandler returns a Handler over b. name names the backend in list
@@ -31,8 +31,8 @@ func NewHandler(b jobs.Backend, name string, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Handler{b: b, name: name, log: log, mux: http.NewServeMux()}
-	routes := map[string]func(w http.ResponseWriter, r *http.Request) error{
+	h := &Handler{b: b, name: name, log: log}
+	h.mux = apihttp.NewMux("jobs API", log, map[string]apihttp.Route{
 		"POST /jobs":               h.submit,
 		"GET /jobs":                h.list,
 		"GET /jobs/{name}":         h.get,
@@ -40,14 +40,7 @@ func NewHandler(b jobs.Backend, name string, log *slog.Logger) *Handler {
 		"POST /jobs/{name}/cancel": h.cancel,
 		"GET /jobs/{name}/logs":    h.logs,
 		"GET /jobs/{name}/watch":   h.watchOne,
-	}
-	for pattern, fn := range routes {
-		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			if err := fn(w, r); err != nil {
-				h.writeError(w, r, err)
-			}
-		})
-	}
+	})
 	return h
 }
 
@@ -55,35 +48,10 @@ func NewHandler(b jobs.Backend, name string, log *slog.Logger) *Handler {
 // the jobs API: "/jobs" and everything under it.
 func Owns(path string) bool { return path == "/jobs" || strings.HasPrefix(path, "/jobs/") }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := h.mux.Handler(r); pattern == "" {
-		h.writeError(w, r, storage.Errorf(storage.NotFound, "no jobs API route %s %s", r.Method, r.URL.Path))
-		return
-	}
-	h.mux.ServeHTTP(w, r)
-}
-
-// errorJSON is the error body, as in the tracking API.
-type errorJSON struct {
-	Message string `json:"message"`
-	Reason  string `json:"reason"`
-	Code    string `json:"code"`
-}
-
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := storage.ErrorCode(err)
-	status := trackingapi.StatusOf(code)
-	if status >= 500 {
-		h.log.Error("jobs API", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	writeJSON(w, status, errorJSON{Message: err.Error(), Reason: http.StatusText(status), Code: string(code)})
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	return apihttp.WriteJSON(w, status, v)
 }
 
 // maxBody bounds a submitted spec (its files hold the training script).

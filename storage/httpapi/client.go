@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,15 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry/internal/apihttp"
 	"github.com/ferryml/ferry/storage"
 )
 
 // Client is a storage.Tracker over the tracking API of a Ferry server,
 // with the run artifact routes besides.
 type Client struct {
-	base  string // ends with "/"
-	token string
-	hc    *http.Client
+	api *apihttp.Client
 }
 
 var _ storage.Tracker = (*Client)(nil)
@@ -29,106 +26,14 @@ var _ storage.Tracker = (*Client)(nil)
 // http://127.0.0.1:8888/api/ferry/v1/) authenticating with token. hc nil
 // means http.DefaultClient.
 func NewClient(baseURL, token string, hc *http.Client) *Client {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/") + "/", token: token, hc: hc}
+	return &Client{api: apihttp.NewClient("tracking API", baseURL, token, hc)}
 }
 
 // URL returns the API's base URL.
-func (c *Client) URL() string { return c.base }
+func (c *Client) URL() string { return c.api.URL() }
 
-func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return nil, storage.Errorf(storage.Invalid, "tracking API %s: %w", c.base, err)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "token "+c.token)
-	}
-	return req, nil
-}
-
-func (c *Client) do(req *http.Request) (*http.Response, error) {
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if req.Context().Err() != nil {
-			return nil, req.Context().Err()
-		}
-		return nil, storage.Errorf(storage.Unavailable, "tracking API: cannot reach %s (is `ferry lab` running? FERRY_API_URL says where): %w", c.base, err)
-	}
-	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		return nil, decodeError(req, resp)
-	}
-	return resp, nil
-}
-
-func decodeError(req *http.Request, resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
-		return &storage.Error{Code: storage.Invalid, Message: fmt.Sprintf(
-			"tracking API %s %s: %s: the server refused the token (set FERRY_TOKEN to the token of `ferry lab`)", req.Method, req.URL.Path, resp.Status)}
-	}
-	var e errorJSON
-	if json.Unmarshal(b, &e) == nil && e.Message != "" {
-		code := storage.Code(e.Code)
-		if code == "" {
-			code = codeOf(resp.StatusCode)
-		}
-		return &storage.Error{Code: code, Message: e.Message}
-	}
-	msg := strings.TrimSpace(string(b))
-	return &storage.Error{Code: codeOf(resp.StatusCode), Message: fmt.Sprintf("tracking API %s %s: %s: %s", req.Method, req.URL.Path, resp.Status, msg)}
-}
-
-func codeOf(status int) storage.Code {
-	switch status {
-	case http.StatusNotFound:
-		return storage.NotFound
-	case http.StatusConflict:
-		return storage.AlreadyExists
-	case http.StatusBadRequest:
-		return storage.Invalid
-	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
-		return storage.Unavailable
-	case http.StatusNotImplemented:
-		return storage.NotSupported
-	}
-	return storage.Internal
-}
-
-// call sends a JSON request (in nil: no body) and decodes a JSON answer
-// into out (nil: discarded).
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := c.newRequest(ctx, method, path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return storage.Errorf(storage.Internal, "tracking API %s %s: bad answer: %w", method, path, err)
-	}
-	return nil
+	return c.api.Call(ctx, method, path, in, out)
 }
 
 func esc(s string) string { return url.PathEscape(s) }
@@ -298,7 +203,7 @@ type ArtifactInfo struct {
 // PutArtifact uploads r (size bytes, or -1 when unknown) as the artifact
 // path of a run.
 func (c *Client) PutArtifact(ctx context.Context, runID, path string, r io.Reader, size int64, contentType string) (ArtifactInfo, error) {
-	req, err := c.newRequest(ctx, "PUT", "runs/"+esc(runID)+"/artifacts/"+escapePath(path), r)
+	req, err := c.api.NewRequest(ctx, "PUT", "runs/"+esc(runID)+"/artifacts/"+escapePath(path), r)
 	if err != nil {
 		return ArtifactInfo{}, err
 	}
@@ -309,7 +214,7 @@ func (c *Client) PutArtifact(ctx context.Context, runID, path string, r io.Reade
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := c.do(req)
+	resp, err := c.api.Do(req)
 	if err != nil {
 		return ArtifactInfo{}, err
 	}
@@ -323,11 +228,11 @@ func (c *Client) PutArtifact(ctx context.Context, runID, path string, r io.Reade
 
 // GetArtifact opens an artifact of a run for reading; the caller closes it.
 func (c *Client) GetArtifact(ctx context.Context, runID, path string) (io.ReadCloser, ArtifactInfo, error) {
-	req, err := c.newRequest(ctx, "GET", "runs/"+esc(runID)+"/artifacts/"+escapePath(path), nil)
+	req, err := c.api.NewRequest(ctx, "GET", "runs/"+esc(runID)+"/artifacts/"+escapePath(path), nil)
 	if err != nil {
 		return nil, ArtifactInfo{}, err
 	}
-	resp, err := c.do(req)
+	resp, err := c.api.Do(req)
 	if err != nil {
 		return nil, ArtifactInfo{}, err
 	}

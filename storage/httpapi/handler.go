@@ -2,14 +2,13 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/ferryml/ferry/internal/apihttp"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -24,7 +23,7 @@ type Handler struct {
 	tr        storage.Tracker
 	openStore StoreOpener
 	log       *slog.Logger
-	mux       *http.ServeMux
+	mux       *apihttp.Mux
 }
 
 // NewHandler returns a Handler over tr; openStore serves the artifact
@@ -33,8 +32,8 @@ func NewHandler(tr storage.Tracker, openStore StoreOpener, log *slog.Logger) *Ha
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Handler{tr: tr, openStore: openStore, log: log, mux: http.NewServeMux()}
-	routes := map[string]func(w http.ResponseWriter, r *http.Request) error{
+	h := &Handler{tr: tr, openStore: openStore, log: log}
+	h.mux = apihttp.NewMux("tracking API", log, map[string]apihttp.Route{
 		"GET /experiments":                   h.listExperiments,
 		"POST /experiments":                  h.createExperiment,
 		"GET /experiments/{id}":              h.getExperiment,
@@ -54,78 +53,23 @@ func NewHandler(tr storage.Tracker, openStore StoreOpener, log *slog.Logger) *Ha
 		"PUT /runs/{id}/artifacts/{path...}": h.putArtifact,
 		"GET /runs/{id}/artifacts/{path...}": h.getArtifact,
 		"GET /runs/{id}/artifacts":           h.listArtifacts,
-	}
-	for pattern, fn := range routes {
-		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			if err := fn(w, r); err != nil {
-				h.writeError(w, r, err)
-			}
-		})
-	}
+	})
 	return h
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := h.mux.Handler(r); pattern == "" {
-		h.writeError(w, r, storage.Errorf(storage.NotFound, "no tracking API route %s %s", r.Method, r.URL.Path))
-		return
-	}
-	h.mux.ServeHTTP(w, r)
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // StatusOf maps a storage error code to an HTTP status.
-func StatusOf(code storage.Code) int {
-	switch code {
-	case storage.NotFound:
-		return http.StatusNotFound
-	case storage.AlreadyExists:
-		return http.StatusConflict
-	case storage.Invalid:
-		return http.StatusBadRequest
-	case storage.Unavailable:
-		return http.StatusServiceUnavailable
-	case storage.NotSupported:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
-}
-
-type errorJSON struct {
-	Message string `json:"message"`
-	Reason  string `json:"reason"`
-	Code    string `json:"code"`
-}
-
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := storage.ErrorCode(err)
-	status := StatusOf(code)
-	if status >= 500 {
-		h.log.Error("tracking API", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	writeJSON(w, status, errorJSON{Message: err.Error(), Reason: http.StatusText(status), Code: string(code)})
-}
+func StatusOf(code storage.Code) int { return apihttp.StatusOf(code) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	return apihttp.WriteJSON(w, status, v)
 }
 
 // maxBody bounds JSON request bodies (a log batch of many metrics fits).
 const maxBody = 64 << 20
 
-func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return storage.Errorf(storage.Invalid, "%s %s: the request needs a JSON body", r.Method, r.URL.Path)
-		}
-		return storage.Errorf(storage.Invalid, "%s %s: bad JSON body: %v", r.Method, r.URL.Path, err)
-	}
-	return nil
-}
+func readJSON(r *http.Request, v any) error { return apihttp.ReadJSON(r, v, maxBody) }
 
 func (h *Handler) listExperiments(w http.ResponseWriter, r *http.Request) error {
 	view, err := parseView(r.URL.Query().Get("view"))
