@@ -2,13 +2,11 @@ package kube
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,12 +19,12 @@ import (
 	"github.com/ferryml/ferry/storage"
 )
 
-// Tags of a job's tracking run (the same as the local backend's).
+// Tags of a job's tracking run (package jobs's).
 const (
-	TagJobName    = "ferry.job.name"
-	TagJobUID     = "ferry.job.uid"
-	TagJobKind    = "ferry.job.kind"
-	TagJobBackend = "ferry.job.backend"
+	TagJobName    = jobs.TagJobName
+	TagJobUID     = jobs.TagJobUID
+	TagJobKind    = jobs.TagJobKind
+	TagJobBackend = jobs.TagJobBackend
 )
 
 // trackerTimeout bounds each call to the tracking store.
@@ -35,74 +33,19 @@ const trackerTimeout = 30 * time.Second
 // maxBatch is the most metrics in one LogBatch.
 const maxBatch = 1000
 
-// createRun creates the tracking run of a job about to be submitted, in
-// its experiment (created when missing), with the job's labels and
-// identity as tags and its shape as parameters. The job's UID is tagged
-// once the object exists.
+// createRun creates the tracking run of a job about to be submitted (see
+// jobs.CreateRun), with its image among the parameters. The job's UID is
+// tagged once the object exists.
 func (b *Backend) createRun(ctx context.Context, spec *jobs.Spec) (string, error) {
-	tr := b.opts.Tracker
-	expID := storage.DefaultExperimentID
-	if spec.Experiment != "" {
-		exp, err := tr.GetExperimentByName(ctx, spec.Experiment)
-		if storage.IsNotFound(err) {
-			exp, err = tr.CreateExperiment(ctx, spec.Experiment, "", nil)
-			if storage.ErrorCode(err) == storage.AlreadyExists {
-				exp, err = tr.GetExperimentByName(ctx, spec.Experiment)
-			}
-		}
-		if err != nil {
-			return "", fmt.Errorf("kube: tracking experiment %q of job %s: %w", spec.Experiment, spec.Name, err)
-		}
-		expID = exp.ID
+	var params []storage.Param
+	if img := cmp.Or(spec.Image, b.opts.Image); img != "" {
+		params = append(params, storage.Param{Key: "job.image", Value: img})
 	}
-	tags := maps.Clone(spec.Labels)
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	tags[TagJobName] = spec.Name
-	tags[TagJobKind] = string(spec.Kind)
-	tags[TagJobBackend] = BackendName
-	run, err := tr.CreateRun(ctx, storage.RunSpec{
-		ExperimentID:   expID,
-		Name:           spec.Name,
-		SourceNotebook: spec.Labels["ferry.notebook"],
-		Tags:           tags,
-		StartTime:      time.Now(),
-		Status:         storage.RunRunning,
-	})
+	id, err := jobs.CreateRun(ctx, b.opts.Tracker, spec, jobs.RunInfo{Backend: BackendName, Params: params})
 	if err != nil {
-		return "", fmt.Errorf("kube: tracking run of job %s: %w", spec.Name, err)
+		return "", fmt.Errorf("kube: %w", err)
 	}
-	params := []storage.Param{{Key: "job.kind", Value: string(spec.Kind)}}
-	for _, t := range spec.ReplicaTypes() {
-		params = append(params, storage.Param{Key: "job.replicas." + string(t), Value: strconv.Itoa(spec.ReplicaCount(t))})
-	}
-	if cmd := spec.CommandFor(spec.ReplicaTypes()[0]); len(cmd) > 0 {
-		params = append(params, storage.Param{Key: "job.command", Value: truncate(strings.Join(cmd, " "), 500)})
-	}
-	if spec.Image != "" || b.opts.Image != "" {
-		params = append(params, storage.Param{Key: "job.image", Value: truncate(cmpOr(spec.Image, b.opts.Image), 500)})
-	}
-	slices.SortFunc(params, func(a, c storage.Param) int { return strings.Compare(a.Key, c.Key) })
-	if err := tr.LogBatch(ctx, run.ID, nil, params, nil); err != nil {
-		_ = tr.DeleteRun(context.WithoutCancel(ctx), run.ID)
-		return "", fmt.Errorf("kube: parameters of job %s: %w", spec.Name, err)
-	}
-	return run.ID, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	return id, nil
 }
 
 // runTracker keeps the tracking runs of the namespace's jobs in step with

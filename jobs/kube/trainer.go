@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -107,7 +108,7 @@ func toTrainJob(spec *jobs.Spec, o objectOptions) (*unstructured.Unstructured, e
 		return nil, err
 	}
 	trainer := map[string]any{
-		"image":    cmpOr(spec.Image, o.image),
+		"image":    cmp.Or(spec.Image, o.image),
 		"numNodes": int64(spec.ReplicaCount(jobs.Master) + spec.ReplicaCount(jobs.Worker)),
 	}
 	if len(spec.Command) > 0 {

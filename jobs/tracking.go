@@ -1,0 +1,98 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferryml/ferry/storage"
+)
+
+// Tags of a job's tracking run.
+const (
+	TagJobName    = "ferry.job.name"
+	TagJobUID     = "ferry.job.uid"
+	TagJobKind    = "ferry.job.kind"
+	TagJobBackend = "ferry.job.backend"
+)
+
+// RunInfo is what a backend knows of a job when it creates its run.
+type RunInfo struct {
+	Backend string    // Job.Backend, e.g. "local"
+	UID     string    // "" when not known yet (tag it later)
+	Start   time.Time // zero: now
+	// Params are parameters besides the job's kind, replicas and command.
+	Params []storage.Param
+}
+
+// CreateRun creates the tracking run of the job of spec in its experiment
+// (created when missing; Default without one), with the job's labels and
+// identity as tags and its shape as parameters (job.kind,
+// job.replicas.ROLE, job.command). It returns the run's id; on an error
+// no run is left behind.
+func CreateRun(ctx context.Context, tr storage.Tracker, spec *Spec, info RunInfo) (string, error) {
+	expID := storage.DefaultExperimentID
+	if spec.Experiment != "" {
+		exp, err := tr.GetExperimentByName(ctx, spec.Experiment)
+		if storage.IsNotFound(err) {
+			exp, err = tr.CreateExperiment(ctx, spec.Experiment, "", nil)
+			if storage.ErrorCode(err) == storage.AlreadyExists { // created meanwhile
+				exp, err = tr.GetExperimentByName(ctx, spec.Experiment)
+			}
+		}
+		if err != nil {
+			return "", fmt.Errorf("jobs: tracking experiment %q of job %s: %w", spec.Experiment, spec.Name, err)
+		}
+		expID = exp.ID
+	}
+	tags := maps.Clone(spec.Labels)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags[TagJobName] = spec.Name
+	tags[TagJobKind] = string(spec.Kind)
+	tags[TagJobBackend] = info.Backend
+	if info.UID != "" {
+		tags[TagJobUID] = info.UID
+	}
+	start := info.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	run, err := tr.CreateRun(ctx, storage.RunSpec{
+		ExperimentID:   expID,
+		Name:           spec.Name,
+		SourceNotebook: spec.Labels["ferry.notebook"],
+		Tags:           tags,
+		StartTime:      start,
+		Status:         storage.RunRunning,
+	})
+	if err != nil {
+		return "", fmt.Errorf("jobs: tracking run of job %s: %w", spec.Name, err)
+	}
+	params := append([]storage.Param{{Key: "job.kind", Value: string(spec.Kind)}}, info.Params...)
+	for _, t := range spec.ReplicaTypes() {
+		params = append(params, storage.Param{Key: "job.replicas." + string(t), Value: strconv.Itoa(spec.ReplicaCount(t))})
+	}
+	if cmd := spec.CommandFor(spec.ReplicaTypes()[0]); len(cmd) > 0 {
+		params = append(params, storage.Param{Key: "job.command", Value: truncate(strings.Join(cmd, " "), 500)})
+	}
+	slices.SortFunc(params, func(a, c storage.Param) int { return strings.Compare(a.Key, c.Key) })
+	if err := tr.LogBatch(ctx, run.ID, nil, params, nil); err != nil {
+		_ = tr.DeleteRun(context.WithoutCancel(ctx), run.ID)
+		return "", fmt.Errorf("jobs: parameters of job %s: %w", spec.Name, err)
+	}
+	return run.ID, nil
+}
+
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
