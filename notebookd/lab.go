@@ -50,6 +50,10 @@ func (s *Server) PageConfig(r *http.Request, treePath, workspace string) map[str
 		userSettings = filepath.Join(s.cfg.DataDir, "lab", "user-settings")
 		workspaces = filepath.Join(s.cfg.DataDir, "lab", "workspaces")
 	}
+	fedExts := findLabExtensions(s.labExtensionsDirs())
+	if fedExts == nil {
+		fedExts = []labExtension{}
+	}
 	return map[string]any{
 		"appName":                "JupyterLab",
 		"appNamespace":           "lab",
@@ -67,7 +71,7 @@ func (s *Server) PageConfig(r *http.Request, treePath, workspace string) map[str
 		"disabledExtensions":     []string{},
 		"exposeAppInBrowser":     false,
 		"extraLabextensionsPath": []string{},
-		"federated_extensions":   []any{},
+		"federated_extensions":   fedExts,
 		"fullAppUrl":             b + "lab",
 		"fullLabextensionsUrl":   b + "lab/extensions",
 		"fullLicensesUrl":        b + "lab/api/licenses",
@@ -85,7 +89,7 @@ func (s *Server) PageConfig(r *http.Request, treePath, workspace string) map[str
 		"hubServerName":          "",
 		"hubUser":                "",
 		"ignorePlugins":          []string{},
-		"labextensionsPath":      []string{},
+		"labextensionsPath":      s.labExtensionsDirs(),
 		"labextensionsUrl":       "/lab/extensions",
 		"licensesUrl":            "/lab/api/licenses",
 		"listingsUrl":            "/lab/api/listings",

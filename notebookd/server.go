@@ -62,6 +62,10 @@ type Config struct {
 	// (index.html, static files, schemas/, themes/). Empty: /lab answers
 	// 503 with how to build it.
 	LabAssetsDir string
+	// LabExtensionsDirs are the labextensions directories where prebuilt
+	// (federated) JupyterLab extensions are found; nil means those of
+	// JupyterDataDirs.
+	LabExtensionsDirs []string
 	// DataDir holds server state: config/, lab/user-settings/,
 	// lab/workspaces/.
 	DataDir string
@@ -325,6 +329,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p string) {
 		s.serveLabStatic(w, r, strings.TrimPrefix(p, "static/lab/"))
 	case strings.HasPrefix(p, "lab/api/themes/"):
 		s.serveLabThemes(w, r, strings.TrimPrefix(p, "lab/api/themes/"))
+	case strings.HasPrefix(p, "lab/extensions/"):
+		s.serveLabExtension(w, r, strings.TrimPrefix(p, "lab/extensions/"))
 	case strings.HasPrefix(p, "api/ferry/v1/"):
 		s.control(w, r, p)
 	case p == "favicon.ico":

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -921,4 +922,62 @@ func TestControlPlane(t *testing.T) {
 			t.Errorf("favicon: %d", resp.StatusCode)
 		}
 	})
+}
+
+// TestLabExtensions: prebuilt (federated) extensions in the labextensions
+// directories are listed in page_config and their files served; a
+// directory without a built package.json is skipped, the first directory
+// wins, and no path leaves an extension's directory.
+func TestLabExtensions(t *testing.T) {
+	first, second := t.TempDir(), t.TempDir()
+	write := func(dir, rel, content string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pkg := func(name, load string) string {
+		return `{"name": "` + name + `", "jupyterlab": {"_build": {"load": "` + load + `", "extension": "./extension", "style": "./style"}}}`
+	}
+	write(first, "@acme/viewer/package.json", pkg("@acme/viewer", "static/remoteEntry.1.js"))
+	write(first, "@acme/viewer/static/remoteEntry.1.js", "// first")
+	write(second, "@acme/viewer/package.json", pkg("@acme/viewer", "static/remoteEntry.2.js"))
+	write(second, "plain/package.json", pkg("plain", "static/remoteEntry.p.js"))
+	write(second, "plain/static/remoteEntry.p.js", "// plain")
+	write(second, "broken/install.json", `{"packageManager": "python"}`)
+	write(second, "misnamed/package.json", pkg("other-name", "static/x.js"))
+	write(second, "secret.txt", "no")
+
+	e := newEnv(t, func(c *Config) { c.LabExtensionsDirs = []string{first, second} })
+	req := httptest.NewRequest("GET", "/lab", nil)
+	exts := e.srv.PageConfig(req, "", "")["federated_extensions"].([]labExtension)
+	var got []string
+	for _, x := range exts {
+		got = append(got, x.Name+" "+x.Load)
+	}
+	if want := []string{"@acme/viewer static/remoteEntry.1.js", "plain static/remoteEntry.p.js"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("federated_extensions = %q, want %q", got, want)
+	}
+	for _, tt := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/lab/extensions/@acme/viewer/static/remoteEntry.1.js", 200, "// first"},
+		{"/lab/extensions/%40acme/viewer/static/remoteEntry.1.js", 200, "// first"},
+		{"/lab/extensions/plain/static/remoteEntry.p.js", 200, "// plain"},
+		{"/lab/extensions/plain/../secret.txt", 404, ""},
+		{"/lab/extensions/plain/%2e%2e/secret.txt", 404, ""},
+		{"/lab/extensions/broken/install.json", 404, ""},
+		{"/lab/extensions/nope/x.js", 404, ""},
+	} {
+		resp, body := e.do("GET", tt.path, "", map[string]string{"Authorization": ""})
+		if resp.StatusCode != tt.status || (tt.body != "" && body != tt.body) {
+			t.Errorf("GET %s: %d %q, want %d %q", tt.path, resp.StatusCode, body, tt.status, tt.body)
+		}
+	}
 }

@@ -13,21 +13,10 @@ import (
 // defaultSpecDirs is Jupyter's data path order, each with "/kernels".
 func defaultSpecDirs() []string {
 	var dirs []string
-	if p := os.Getenv("JUPYTER_PATH"); p != "" {
-		for _, d := range filepath.SplitList(p) {
-			if d != "" {
-				dirs = append(dirs, filepath.Join(d, "kernels"))
-			}
-		}
-	}
-	if d := os.Getenv("JUPYTER_DATA_DIR"); d != "" {
+	for _, d := range notebookd.JupyterDataDirs() {
 		dirs = append(dirs, filepath.Join(d, "kernels"))
-	} else if x := os.Getenv("XDG_DATA_HOME"); x != "" {
-		dirs = append(dirs, filepath.Join(x, "jupyter", "kernels"))
-	} else if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, ".local", "share", "jupyter", "kernels"))
 	}
-	return append(dirs, "/usr/local/share/jupyter/kernels", "/usr/share/jupyter/kernels")
+	return dirs
 }
 
 // specResources are the files of a kernelspec directory that are served,
