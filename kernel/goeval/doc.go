@@ -57,6 +57,11 @@ const Limitations = `Known limitations of the Ferry Go kernel (yaegi interpreter
 - Re-running an import is fine, but a package name cannot be re-bound: after
   import "math/rand", import rand "crypto/rand" is refused; use another name
   (import cryptorand "crypto/rand").
+- A multi-value definition (v, err := f()) inside a block of a top-level
+  loop, if or switch works because Ferry runs that statement in a function
+  literal; when the statement also holds a return, defer or goto, it is left
+  as it is and yaegi reports "undefined: v": declare the variables first
+  (var v T; var err error) and assign with =.
 - errors.As into an interpreted error type panics in yaegi; some generic code
   (type inference of nested generic calls) is not supported.
 `
