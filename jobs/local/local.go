@@ -83,6 +83,8 @@ type Backend struct {
 	gpus     []string
 	gpuUsed  map[string]string // device -> job name
 	closed   bool
+
+	lock *os.File // holds an exclusive flock on <Dir>/.lock until Close
 }
 
 var _ jobs.Backend = (*Backend)(nil)
@@ -138,6 +140,17 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("local jobs: create state directory: %w", err)
 	}
+	// One Backend per state directory: two would both supervise (restart,
+	// cancel, log metrics of) the same jobs.
+	lock, err := os.OpenFile(filepath.Join(opts.Dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("local jobs: lock the state directory: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, storage.Errorf(storage.Unavailable, "local jobs: %s is in use by another process (a ferry lab, or a kernel started outside one): "+
+			"reach its jobs through its control plane (set FERRY_API_URL and FERRY_TOKEN, or ferry jobs --url), or stop it (%v)", opts.Dir, err)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -153,7 +166,7 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b := &Backend{
 		opts: opts, log: opts.Logger.With("component", "jobs/local"), ctx: bctx, cancel: cancel,
-		jobs: map[string]*job{}, watchers: map[*watcher]struct{}{}, gpuUsed: map[string]string{},
+		jobs: map[string]*job{}, watchers: map[*watcher]struct{}{}, gpuUsed: map[string]string{}, lock: lock,
 	}
 	b.gpus = opts.GPUs
 	if b.gpus == nil {
@@ -162,6 +175,7 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	ents, err := os.ReadDir(opts.Dir)
 	if err != nil {
 		cancel()
+		lock.Close()
 		return nil, fmt.Errorf("local jobs: read state directory: %w", err)
 	}
 	var resume []*job
@@ -216,7 +230,7 @@ func (b *Backend) Close() error {
 	b.mu.Unlock()
 	b.cancel()
 	b.wg.Wait()
-	return nil
+	return b.lock.Close() // releases the flock
 }
 
 // Dir returns the state directory.

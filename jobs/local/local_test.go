@@ -751,8 +751,9 @@ func TestSubmitRefusesInvalid(t *testing.T) {
 		t.Errorf("Submit of a missing program: %v, want Invalid naming PATH", err)
 	}
 	ents, _ := os.ReadDir(dir)
+	ents = slices.DeleteFunc(ents, func(e os.DirEntry) bool { return e.Name() == ".lock" }) // the backend's own
 	if len(ents) != 0 {
-		t.Errorf("state directory after refused submissions holds %v, want nothing", ents)
+		t.Errorf("state directory after refused submissions holds %v, want nothing but .lock", ents)
 	}
 	if js, _ := b.List(t.Context(), jobs.ListOptions{}); len(js) != 0 {
 		t.Errorf("List: %d jobs, want none", len(js))
@@ -917,4 +918,27 @@ func TestTTLAfterFinished(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(b.Dir(), "short-lived")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("job directory after the TTL: %v, want it gone", err)
 	}
+}
+
+// TestOneBackendPerDir: a second backend on a state directory in use is
+// refused with an error that says how to reach the jobs; after Close the
+// directory can be opened again.
+func TestOneBackendPerDir(t *testing.T) {
+	dir := t.TempDir()
+	b1, err := local.New(t.Context(), local.Options{Dir: dir, GPUs: []string{}, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = local.New(t.Context(), local.Options{Dir: dir, GPUs: []string{}, Logger: testLogger(t)})
+	if storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "FERRY_API_URL") {
+		t.Fatalf("second backend on %s: %v, want an Unavailable error naming FERRY_API_URL", dir, err)
+	}
+	if err := b1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := local.New(t.Context(), local.Options{Dir: dir, GPUs: []string{}, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	b2.Close()
 }
