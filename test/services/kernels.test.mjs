@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { KernelManager } from '@jupyterlab/services';
 
-import { HOOK, KERNELS, PROTOCOLS, Server, execute, recordingWebSocket, waitFor } from './server.mjs';
+import { HOOK, KERNELS, PROTOCOLS, Server, execute, ok, recordingWebSocket, waitFor } from './server.mjs';
 
 const T = { timeout: 60000 };
 
@@ -20,13 +20,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 }, HOOK);
-
-/** Runs code and checks it succeeded. */
-async function ok(kernel, code) {
-  const out = await execute(kernel, code);
-  assert.equal(out.reply.content.status, 'ok', `${code}: ${JSON.stringify(out.reply.content)}`);
-  return out;
-}
 
 for (const spec of KERNELS) {
   for (const proto of PROTOCOLS) {

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { KernelManager } from '@jupyterlab/services';
 
-import { HOOK, KERNELS, PROTOCOLS, Server, execute, recordingWebSocket, waitFor } from './server.mjs';
+import { HOOK, KERNELS, PROTOCOLS, Server, execute, ok, recordingWebSocket, waitFor } from './server.mjs';
 
 const T = { timeout: 60000 };
 
@@ -22,12 +22,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 }, HOOK);
-
-async function ok(kernel, code) {
-  const out = await execute(kernel, code);
-  assert.equal(out.reply.content.status, 'ok', `${code}: ${JSON.stringify(out.reply.content)}`);
-  return out;
-}
 
 async function kernelModel(id) {
   const r = await server.api('GET', `api/kernels/${id}`);

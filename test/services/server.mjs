@@ -9,6 +9,7 @@
 //              `go build -tags duckdb_arrow -o bin/ ./cmd/ferry ./cmd/ferry-kernel` when missing)
 //   FERRY_TEST_SERVER_LOG=1  copy the server's log to stderr
 
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -324,6 +325,13 @@ export async function execute(kernel, code, { onIOPub } = {}) {
   };
   out.future = future;
   out.reply = await future.done;
+  return out;
+}
+
+/** Executes code and checks that the reply's status is ok. */
+export async function ok(kernel, code) {
+  const out = await execute(kernel, code);
+  assert.equal(out.reply.content.status, 'ok', `${code}: ${JSON.stringify(out.reply.content)}`);
   return out;
 }
 
