@@ -31,6 +31,16 @@ type history struct {
 	entries []historyEntry
 }
 
+// History bounds: the kernel keeps the last historyKeep entries in
+// memory, and a history file larger than historyRotateBytes is moved aside
+// (to the file's name + ".1", replacing an older one) when a kernel starts,
+// and started afresh with those entries. Kernels still appending to the old
+// file write into the moved file, so nothing they add is lost.
+const (
+	historyKeep        = 5000
+	historyRotateBytes = 4 << 20
+)
+
 // openHistory loads the history file at p (if any) and starts a new session
 // numbered after the last one recorded.
 func openHistory(p string) (*history, error) {
@@ -52,11 +62,53 @@ func openHistory(p string) (*history, error) {
 		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Session <= 0 {
 			continue // a torn or foreign line: skip it, keep the rest
 		}
-		h.entries = append(h.entries, e)
+		h.append(e)
 		h.session = max(h.session, e.Session+1)
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > historyRotateBytes {
+		if nf, err := rotateHistory(p, h.entries); err == nil {
+			_ = f.Close()
+			f = nf
+		} // else keep appending to the big file
 	}
 	h.f = f
 	return h, nil
+}
+
+// append adds e, dropping the oldest entries past historyKeep (in
+// batches, so appending stays cheap).
+func (h *history) append(e historyEntry) {
+	if len(h.entries) >= 2*historyKeep {
+		h.entries = append(h.entries[:0], h.entries[len(h.entries)-historyKeep:]...)
+	}
+	h.entries = append(h.entries, e)
+}
+
+// rotateHistory moves the file at p to p+".1" and writes entries to a new
+// file at p, which it returns open for appending.
+func rotateHistory(p string, entries []historyEntry) (*os.File, error) {
+	entries = entries[max(0, len(entries)-historyKeep):]
+	tmp, err := os.CreateTemp(filepath.Dir(p), filepath.Base(p)+".new-*")
+	if err != nil {
+		return nil, err
+	}
+	w := bufio.NewWriter(tmp)
+	for _, e := range entries {
+		b, _ := json.Marshal(e)
+		w.Write(append(b, '\n'))
+	}
+	err = errors.Join(w.Flush(), tmp.Sync(), tmp.Close())
+	if err == nil {
+		err = os.Rename(p, p+".1")
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return nil, err
+	}
+	return os.OpenFile(p, os.O_RDWR|os.O_APPEND, 0o600)
 }
 
 func (h *history) close() {
@@ -72,7 +124,7 @@ func (h *history) add(line int, input string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e := historyEntry{Session: h.session, Line: line, Input: input, Time: time.Now().UTC().Format(time.RFC3339)}
-	h.entries = append(h.entries, e)
+	h.append(e)
 	if h.f != nil {
 		b, _ := json.Marshal(e)
 		if _, err := h.f.Write(append(b, '\n')); err != nil {

@@ -1,11 +1,13 @@
 package kernel
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -80,7 +82,7 @@ func (e *scriptEvaluator) IsComplete(code string) (string, string) {
 	return "complete", ""
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -92,7 +94,7 @@ func freePort(t *testing.T) int {
 
 // client is a minimal Jupyter client over zmq4 for tests.
 type client struct {
-	t                     *testing.T
+	t                     testing.TB
 	signer                *Signer
 	session               string
 	shell, control, stdin zmq4.Socket
@@ -103,7 +105,7 @@ type client struct {
 	restarted             chan bool // what Run returned
 }
 
-func startKernel(t *testing.T, histPath string) (*Kernel, *client) {
+func startKernel(t testing.TB, histPath string) (*Kernel, *client) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	var k *Kernel
@@ -575,5 +577,49 @@ func TestShutdown(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("Run did not return after shutdown_request")
 		}
+	}
+}
+
+// A big history file is moved aside and started afresh with the latest
+// entries; memory holds at most about historyKeep entries.
+func TestHistoryRotates(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "history.jsonl")
+	big := strings.Repeat("x", 500)
+	var lines []byte
+	n := historyRotateBytes/500 + 10 // more than historyKeep entries, more than historyRotateBytes
+	for i := 1; i <= n; i++ {
+		b, _ := json.Marshal(historyEntry{Session: 1 + i/1000, Line: i, Input: fmt.Sprint(i, big)})
+		lines = append(append(lines, b...), '\n')
+	}
+	if err := os.WriteFile(p, lines, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := openHistory(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.entries) > 2*historyKeep || h.entries[len(h.entries)-1].Line != n {
+		t.Errorf("%d entries in memory ending at line %d, want at most %d ending at %d", len(h.entries), h.entries[len(h.entries)-1].Line, 2*historyKeep, n)
+	}
+	if want := 1 + n/1000 + 1; h.session != want {
+		t.Errorf("session %d, want %d", h.session, want)
+	}
+	h.add(1, "after rotation")
+	h.close()
+	old, err := os.ReadFile(p + ".1")
+	if err != nil || !bytes.Equal(old, lines) {
+		t.Errorf("moved file: %d bytes, err %v; want the %d bytes written", len(old), err, len(lines))
+	}
+	h2, err := openHistory(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.close()
+	last := h2.entries[len(h2.entries)-1]
+	if len(h2.entries) != historyKeep+1 || last.Input != "after rotation" || h2.entries[0].Line != n-historyKeep+1 {
+		t.Errorf("new file: %d entries, first line %d, last %+v; want %d ending with the one added", len(h2.entries), h2.entries[0].Line, last.Input, historyKeep+1)
+	}
+	if _, err := os.Stat(p + ".1"); err != nil {
+		t.Error(err)
 	}
 }
