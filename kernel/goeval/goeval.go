@@ -564,6 +564,7 @@ func (e *Evaluator) run(ctx context.Context, cellID int, code string, p *prepare
 	// (its goroutine writes the named results it already returned).
 	// Declarations cannot be compiled twice (imports would be redeclared),
 	// and rarely block, so they run with ExecuteWithContext.
+	forgetRoots(e.interp) // the previous cells'
 	prog, err := e.compile(p.text)
 	if err != nil {
 		return reflect.Value{}, e.compileError(err, cellID, code, p)
