@@ -90,6 +90,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseFilter$$' -fuzztime=$(FUZZTIME) ./storage
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodePoints$$' -fuzztime=$(FUZZTIME) ./storage/sqldb
 	$(GO) test -run='^$$' -fuzz='^FuzzMetricParser$$' -fuzztime=$(FUZZTIME) ./jobs
+	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) ./internal/jsonenc
 
 py-test: build
 	cd test && FERRY_BIN=$(abspath $(BIN)) $(PYENV) $(PYTHON) -m pytest -v -p no:cacheprovider $(PYTEST_ARGS)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+
+	"github.com/ferryml/ferry/internal/jsonenc"
 )
 
 // CommMsg is a message received on a comm.
@@ -147,9 +149,26 @@ func (k *Kernel) Comm(id string) (*Comm, bool) {
 	return c, ok
 }
 
+// commMsgJSON encodes the content of a comm_msg without building a map:
+// widget floods send thousands.
+func commMsgJSON(id string, data any) json.RawMessage {
+	b := append(make([]byte, 0, 128), `{"comm_id":`...)
+	b = jsonenc.AppendString(b, id)
+	b = append(b, `,"data":`...)
+	if data == nil {
+		b = append(b, "{}"...)
+	} else {
+		var err error
+		if b, err = jsonenc.AppendValue(b, data); err != nil {
+			return mustJSON(map[string]any{"comm_id": id, "data": data}) // the error, as other contents report it
+		}
+	}
+	return append(b, '}')
+}
+
 func orObject(v any) any {
 	if v == nil {
-		return map[string]any{}
+		return json.RawMessage("{}")
 	}
 	return v
 }
@@ -168,7 +187,7 @@ func (c *Comm) Send(data, metadata any, buffers [][]byte) error {
 	if closed {
 		return fmt.Errorf("kernel: comm %s is closed", c.ID)
 	}
-	c.k.publishOutputMeta("comm_msg", map[string]any{"comm_id": c.ID, "data": orObject(data)}, metadata, buffers)
+	c.k.publishOutputMeta("comm_msg", commMsgJSON(c.ID, data), metadata, buffers)
 	return nil
 }
 
@@ -302,7 +321,7 @@ func (cs *comms) adopt(id string) *Comm {
 func (k *Kernel) publishOutputMeta(msgType string, content, metadata any, buffers [][]byte) {
 	k.stdout.Flush()
 	k.stderr.Flush()
-	k.send(k.iopub, &k.iopubMu, &Message{
+	k.sendIOPub(&Message{
 		Identities: [][]byte{[]byte("kernel." + k.sess + "." + msgType)},
 		Header:     k.header(msgType),
 		Parent:     parentOf(k.parent.Load()),

@@ -16,7 +16,7 @@ import (
 
 // startWidgetKernel starts a kernel with the widget layer installed, as
 // cmd/ferry does.
-func startWidgetKernel(t *testing.T) (*Kernel, *client) {
+func startWidgetKernel(t testing.TB) (*Kernel, *client) {
 	t.Helper()
 	k, c := startKernel(t, "")
 	display.SetPublisher(k)
@@ -291,4 +291,28 @@ func TestWidgetCommSequences(t *testing.T) {
 type seenChange struct {
 	Old, New any
 	Front    bool
+}
+
+// BenchmarkWidgetUpdate measures one kernel-side widget value update: the
+// state change, the comm_msg it becomes, and its way onto iopub (allocations
+// make the GC run during floods, which delays requests).
+func BenchmarkWidgetUpdate(b *testing.B) {
+	_, c := startWidgetKernel(b)
+	p := widgets.NewIntProgress(0, widgets.Max(1<<30))
+	widgets.Display(p)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-c.iopubMsgs:
+			case <-done:
+				return
+			}
+		}
+	}()
+	b.Cleanup(func() { close(done) })
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.SetValue(i + 1)
+	}
 }

@@ -42,6 +42,13 @@ type Config struct {
 	Logger          *slog.Logger
 	// HandleSIGINT makes Run catch SIGINT and treat it as an interrupt.
 	HandleSIGINT bool
+	// OnCommFlood, when set, is called with true when comm messages start
+	// to flood iopub (a loop updating widgets as fast as it can: more than
+	// floodMsgs within floodWindow) and with false once none came for
+	// floodQuiet. It is called from one goroutine at a time, never with the
+	// same value twice in a row. The Ferry kernel gives the GC more
+	// headroom meanwhile, so collections do not delay requests.
+	OnCommFlood func(flooding bool)
 }
 
 // Kernel is a running Jupyter kernel.
@@ -51,10 +58,10 @@ type Kernel struct {
 	signer *Signer
 	sess   string
 
-	shell, control, stdin, iopub, hb zmq4.Socket
-	shellMu, controlMu, stdinMu      sync.Mutex
-	iopubMu                          sync.Mutex // iopub sends when there is no iopubQ
-	iopubQ                           *iopubQueue
+	shell, control, stdin, hb   zmq4.Socket
+	shellMu, controlMu, stdinMu sync.Mutex
+	iopub                       *pubSocket
+	iopubQ                      *iopubQueue
 
 	ready   chan struct{} // closed once ev or evErr is set
 	ev      Evaluator
@@ -120,19 +127,23 @@ func New(ctx context.Context, cfg Config) (*Kernel, error) {
 	k.shell = zmq4.NewRouter(ctx)
 	k.control = zmq4.NewRouter(ctx)
 	k.stdin = zmq4.NewRouter(ctx)
-	k.iopub = zmq4.NewPub(ctx)
 	k.hb = zmq4.NewRep(ctx)
 	for _, s := range []struct {
 		sock zmq4.Socket
 		port int
 		name string
-	}{{k.shell, c.ShellPort, "shell"}, {k.control, c.ControlPort, "control"}, {k.stdin, c.StdinPort, "stdin"}, {k.iopub, c.IOPubPort, "iopub"}, {k.hb, c.HBPort, "heartbeat"}} {
+	}{{k.shell, c.ShellPort, "shell"}, {k.control, c.ControlPort, "control"}, {k.stdin, c.StdinPort, "stdin"}, {k.hb, c.HBPort, "heartbeat"}} {
 		if err := s.sock.Listen(c.addr(s.port)); err != nil {
 			k.closeSockets()
 			return nil, fmt.Errorf("kernel: listen %s on %s: %w", s.name, c.addr(s.port), err)
 		}
 	}
-	k.iopubQ = newIOPubQueue(k.iopub, func(msg string, args ...any) { k.log.Warn(msg, args...) })
+	k.iopub, err = listenPub(c, c.IOPubPort, func(msg string, args ...any) { k.log.Warn(msg, args...) })
+	if err != nil {
+		k.closeSockets()
+		return nil, fmt.Errorf("kernel: listen iopub on %s: %w", c.addr(c.IOPubPort), err)
+	}
+	k.iopubQ = newIOPubQueue(k.iopub, cfg.OnCommFlood)
 	return k, nil
 }
 
@@ -140,10 +151,13 @@ func (k *Kernel) closeSockets() {
 	if k.iopubQ != nil {
 		k.iopubQ.drain(shutdownLinger)
 	}
-	for _, s := range []zmq4.Socket{k.shell, k.control, k.stdin, k.iopub, k.hb} {
+	for _, s := range []zmq4.Socket{k.shell, k.control, k.stdin, k.hb} {
 		if s != nil {
 			_ = s.Close()
 		}
+	}
+	if k.iopub != nil {
+		_ = k.iopub.Close()
 	}
 }
 
@@ -362,11 +376,10 @@ func parentOf(m *Message) json.RawMessage {
 	if m == nil {
 		return json.RawMessage("{}")
 	}
-	h, err := json.Marshal(m.Header)
-	if err != nil {
-		return json.RawMessage("{}")
+	if m.rawHeader != nil {
+		return m.rawHeader
 	}
-	return h
+	return m.Header.appendJSON(nil)
 }
 
 func mustJSON(v any) json.RawMessage {
@@ -384,10 +397,6 @@ func (k *Kernel) send(sock zmq4.Socket, mu *sync.Mutex, m *Message) {
 	frames, err := k.signer.Encode(m)
 	if err != nil {
 		k.log.Error("encode", "msg_type", m.Header.MsgType, "err", err)
-		return
-	}
-	if sock == k.iopub && k.iopubQ != nil {
-		k.iopubQ.push(zmq4.NewMsgFrom(frames...), m.Header.MsgType == "comm_msg")
 		return
 	}
 	mu.Lock()
@@ -416,7 +425,17 @@ func (k *Kernel) publish(m *Message, msgType string, content any, buffers ...[][
 	if len(buffers) > 0 {
 		msg.Buffers = buffers[0]
 	}
-	k.send(k.iopub, &k.iopubMu, msg)
+	k.sendIOPub(msg)
+}
+
+// sendIOPub queues m on iopub; comm messages wait while the queue is full.
+func (k *Kernel) sendIOPub(m *Message) {
+	frames, err := k.signer.Encode(m)
+	if err != nil {
+		k.log.Error("encode", "msg_type", m.Header.MsgType, "err", err)
+		return
+	}
+	k.iopubQ.push(frames, m.Header.MsgType == "comm_msg")
 }
 
 // publishOutput publishes an output for the current parent after flushing

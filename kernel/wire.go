@@ -12,6 +12,8 @@ import (
 	"hash"
 	"sync"
 	"time"
+
+	"github.com/ferryml/ferry/internal/jsonenc"
 )
 
 // ProtocolVersion is the Jupyter messaging protocol version Ferry speaks.
@@ -40,6 +42,10 @@ type Message struct {
 	Metadata   json.RawMessage
 	Content    json.RawMessage
 	Buffers    [][]byte
+
+	// rawHeader is the header as received (Decode), which replies and
+	// outputs carry as their parent header.
+	rawHeader []byte
 }
 
 // ParentHeader decodes the parent header; the zero Header when it is empty.
@@ -85,10 +91,8 @@ func (s *Signer) sign(frames ...[]byte) []byte {
 	for _, f := range frames {
 		h.Write(f)
 	}
-	sum := h.Sum(make([]byte, 0, sha256.Size))
-	out := make([]byte, hex.EncodedLen(len(sum)))
-	hex.Encode(out, sum)
-	return out
+	var sum [sha256.Size]byte
+	return hex.AppendEncode(nil, h.Sum(sum[:0]))
 }
 
 // Verify finds the delimiter in frames and checks the signature. It returns
@@ -134,7 +138,7 @@ func (s *Signer) Decode(frames [][]byte) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Message{Identities: idents}
+	m := &Message{Identities: idents, rawHeader: rest[0]}
 	if err := json.Unmarshal(rest[0], &m.Header); err != nil {
 		return nil, fmt.Errorf("kernel: bad header: %w", err)
 	}
@@ -156,12 +160,29 @@ func (s *Signer) Decode(frames [][]byte) (*Message, error) {
 
 // Encode returns the frames of m, signed.
 func (s *Signer) Encode(m *Message) ([][]byte, error) {
-	header, err := json.Marshal(m.Header)
-	if err != nil {
-		return nil, fmt.Errorf("kernel: encode header: %w", err)
-	}
-	parts := append([][]byte{header, orEmpty(m.Parent), orEmpty(m.Metadata), orEmpty(m.Content)}, m.Buffers...)
-	return s.Frames(m.Identities, parts...), nil
+	header := m.Header.appendJSON(make([]byte, 0, 256))
+	parent, meta, content := orEmpty(m.Parent), orEmpty(m.Metadata), orEmpty(m.Content)
+	frames := make([][]byte, 0, len(m.Identities)+6+len(m.Buffers))
+	frames = append(frames, m.Identities...)
+	frames = append(frames, delimiter, s.sign(header, parent, meta, content), header, parent, meta, content)
+	return append(frames, m.Buffers...), nil
+}
+
+// appendJSON appends h as JSON, as json.Marshal writes it.
+func (h *Header) appendJSON(b []byte) []byte {
+	b = append(b, `{"msg_id":`...)
+	b = jsonenc.AppendString(b, h.MsgID)
+	b = append(b, `,"session":`...)
+	b = jsonenc.AppendString(b, h.Session)
+	b = append(b, `,"username":`...)
+	b = jsonenc.AppendString(b, h.Username)
+	b = append(b, `,"date":`...)
+	b = jsonenc.AppendString(b, h.Date)
+	b = append(b, `,"msg_type":`...)
+	b = jsonenc.AppendString(b, h.MsgType)
+	b = append(b, `,"version":`...)
+	b = jsonenc.AppendString(b, h.Version)
+	return append(b, '}')
 }
 
 func orEmpty(b json.RawMessage) []byte {

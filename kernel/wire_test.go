@@ -185,3 +185,35 @@ func TestNewID(t *testing.T) {
 		t.Errorf("NewID: got %q and %q, want two distinct v4 UUIDs", a, b)
 	}
 }
+
+// Headers are encoded without reflection, to the bytes json.Marshal writes.
+func TestHeaderJSONMatchesEncodingJSON(t *testing.T) {
+	for _, h := range []Header{
+		{},
+		goldenMessage().Header,
+		{MsgID: `q"uote`, Session: "s\\", Username: "ünï <&>", Date: "\x01", MsgType: "\u2028", Version: "5.4"},
+	} {
+		want, _ := json.Marshal(h)
+		if got := h.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	}
+}
+
+// A received header is the parent header of what answers it, byte for byte.
+func TestParentIsTheReceivedHeader(t *testing.T) {
+	s, _ := NewSigner("hmac-sha256", []byte("k"))
+	raw := []byte(`{"msg_id": "a", "session": "s", "username": "u", "date": "d", "msg_type": "execute_request", "version": "5.3", "extra": 1}`)
+	frames := [][]byte{delimiter, s.sign(raw, []byte("{}"), []byte("{}"), []byte("{}")), raw, []byte("{}"), []byte("{}"), []byte("{}")}
+	m, err := s.Decode(frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parentOf(m); string(got) != string(raw) {
+		t.Errorf("parent %s, want %s", got, raw)
+	}
+	want, _ := json.Marshal(m.Header)
+	if got := parentOf(&Message{Header: m.Header}); string(got) != string(want) {
+		t.Errorf("parent of a message made here %s, want %s", got, want)
+	}
+}

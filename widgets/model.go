@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferryml/ferry/internal/jsonenc"
 	"github.com/ferryml/ferry/widgets/display"
 )
 
@@ -157,6 +158,37 @@ func (m *Model) open() {
 	k.OpenCommID(m.id, WidgetTarget, map[string]any{"state": st, "buffer_paths": nonNilPaths(paths)}, map[string]any{"version": ProtocolVersion}, bufs)
 }
 
+// stateMsg is the data of an update or echo_update message, encoded here
+// (keys in the order encoding/json writes them) so that a loop updating a
+// widget does not marshal a map per update.
+func stateMsg(method string, state map[string]any, paths [][]any) any {
+	keys := make([]string, 0, len(state))
+	for k := range state {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b := append(make([]byte, 0, 96), `{"buffer_paths":`...)
+	var err error
+	if b, err = jsonenc.AppendValue(b, nonNilPaths(paths)); err != nil {
+		return map[string]any{"method": method, "state": state, "buffer_paths": nonNilPaths(paths)}
+	}
+	b = append(b, `,"method":`...)
+	b = jsonenc.AppendString(b, method)
+	b = append(b, `,"state":{`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonenc.AppendString(b, k)
+		b = append(b, ':')
+		if b, err = jsonenc.AppendValue(b, state[k]); err != nil {
+			// encoding/json's error, reported where every message's is
+			return map[string]any{"method": method, "state": state, "buffer_paths": nonNilPaths(paths)}
+		}
+	}
+	return json.RawMessage(append(b, "}}"...))
+}
+
 func nonNilPaths(p [][]any) [][]any {
 	if p == nil {
 		return [][]any{}
@@ -235,13 +267,13 @@ func (m *Model) setMany(keys []string, values []any) {
 	m.mu.Unlock()
 	if send {
 		st, paths, bufs := removeBuffers(sent)
-		m.send(map[string]any{"method": "update", "state": st, "buffer_paths": nonNilPaths(paths)}, bufs)
+		m.send(stateMsg("update", st, paths), bufs)
 	}
 	m.notify(changes)
 }
 
 // send sends a comm message on the model's comm; a closed comm is skipped.
-func (m *Model) send(data map[string]any, bufs [][]byte) {
+func (m *Model) send(data any, bufs [][]byte) {
 	k := currentKernel()
 	if k == nil {
 		return
@@ -460,7 +492,7 @@ func (m *Model) handleMsg(data json.RawMessage, buffers [][]byte) {
 		m.fromFrontend(d.State)
 	case "request_state":
 		st, paths, bufs := removeBuffers(m.State())
-		m.send(map[string]any{"method": "update", "state": st, "buffer_paths": nonNilPaths(paths)}, bufs)
+		m.send(stateMsg("update", st, paths), bufs)
 	case "custom":
 		var content map[string]any
 		_ = json.Unmarshal(d.Content, &content)
@@ -516,7 +548,7 @@ func (m *Model) fromFrontend(state map[string]any) {
 	m.mu.Unlock()
 	if len(echo) > 0 && opened {
 		st, paths, bufs := removeBuffers(echo)
-		m.send(map[string]any{"method": "echo_update", "state": st, "buffer_paths": nonNilPaths(paths)}, bufs)
+		m.send(stateMsg("echo_update", st, paths), bufs)
 	}
 	changes = m.derived(changes)
 	if !m.observed(changes) {

@@ -3,6 +3,7 @@ package widgets
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -273,5 +274,32 @@ func TestMIMEBundleAndClose(t *testing.T) {
 	}
 	if !lay.Closed() || reg.get(s.ModelID()) != nil {
 		t.Error("Close must close the layout and forget the model")
+	}
+}
+
+// Update messages are encoded without a map, to what encoding/json writes.
+func TestStateMsgMatchesEncodingJSON(t *testing.T) {
+	for _, tc := range []struct {
+		state map[string]any
+		paths [][]any
+	}{
+		{map[string]any{"value": 3}, nil},
+		{map[string]any{"value": 0.5, "description": `a "b" <c>`, "layout": "IPY_MODEL_x", "v": []int{1, 2}}, nil},
+		{map[string]any{"value": map[string]any{"z": 1, "a": nil}}, [][]any{{"data", 0}}},
+		{map[string]any{}, [][]any{}},
+	} {
+		got, err := json.Marshal(stateMsg("update", tc.state, tc.paths))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(map[string]any{"method": "update", "state": tc.state, "buffer_paths": nonNilPaths(tc.paths)})
+		if string(got) != string(want) {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	}
+	// What encoding/json refuses stays a map, so the error is reported as
+	// before.
+	if _, ok := stateMsg("update", map[string]any{"value": math.NaN()}, nil).(map[string]any); !ok {
+		t.Error("NaN state: want the map back")
 	}
 }

@@ -95,6 +95,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 		Version:      version,
 		Logger:       log,
 		HandleSIGINT: true,
+		OnCommFlood:  newGCFloods(gcFloodHeadroom()).hook(),
 	})
 	if err != nil {
 		return err
