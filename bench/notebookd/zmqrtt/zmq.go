@@ -110,7 +110,11 @@ func launch(ctx context.Context, specPath, dir string) (*client, map[string]any,
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	// The kernel's own output (banners, warnings) is dropped: stdout is the
-	// JSON answers.
+	// JSON answers. ZMQRTT_KERNEL_STDERR=1 passes its stderr through (for
+	// GODEBUG=gctrace=1 and the like).
+	if os.Getenv("ZMQRTT_KERNEL_STDERR") == "1" {
+		cmd.Stderr = os.Stderr
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return c, nil, fmt.Errorf("run %s: %w", argv[0], err)
