@@ -167,10 +167,15 @@ func stateMsg(method string, state map[string]any, paths [][]any) any {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// What encoding/json refuses stays a map, and its error is reported
+	// where every message's is.
+	asMap := func() any {
+		return map[string]any{"method": method, "state": state, "buffer_paths": nonNilPaths(paths)}
+	}
 	b := append(make([]byte, 0, 96), `{"buffer_paths":`...)
 	var err error
 	if b, err = jsonenc.AppendValue(b, nonNilPaths(paths)); err != nil {
-		return map[string]any{"method": method, "state": state, "buffer_paths": nonNilPaths(paths)}
+		return asMap()
 	}
 	b = append(b, `,"method":`...)
 	b = jsonenc.AppendString(b, method)
@@ -182,8 +187,7 @@ func stateMsg(method string, state map[string]any, paths [][]any) any {
 		b = jsonenc.AppendString(b, k)
 		b = append(b, ':')
 		if b, err = jsonenc.AppendValue(b, state[k]); err != nil {
-			// encoding/json's error, reported where every message's is
-			return map[string]any{"method": method, "state": state, "buffer_paths": nonNilPaths(paths)}
+			return asMap()
 		}
 	}
 	return json.RawMessage(append(b, "}}"...))
