@@ -264,14 +264,29 @@ func TestFloodDetector(t *testing.T) {
 		t.Errorf("calls %v after %d messages, want none", calls, floodMsgs-1)
 	}
 	mu.Unlock()
+	waitCalls := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			got := len(calls)
+			mu.Unlock()
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls, want %d", got, n)
+			}
+		}
+	}
 	for range 3 * floodMsgs {
 		f.saw(time.Now())
 	}
-	time.Sleep(floodQuiet + 200*time.Millisecond)
+	waitCalls(2) // true, then false once quiet
 	for range 2 * floodMsgs {
 		f.saw(time.Now())
 	}
-	time.Sleep(floodQuiet + 200*time.Millisecond)
+	waitCalls(4)
+	time.Sleep(floodQuiet) // nothing more comes
 	mu.Lock()
 	defer mu.Unlock()
 	if fmt.Sprint(calls) != "[true false true false]" {
