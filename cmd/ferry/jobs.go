@@ -67,18 +67,11 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprint(fs.Output(), jobsUsage)
 		fs.PrintDefaults()
 	}
-	if len(args) == 0 {
-		fs.Usage()
-		return flag.ErrHelp
-	}
-	cmd := args[0]
-	if cmd == "-h" || cmd == "--help" || cmd == "help" {
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return nil
+	cmd, done, err := subcommand(fs, args, stdout)
+	if done {
+		return err
 	}
 	// Flags may come before or after the job name; "logs NAME -f" follows.
-	var pos []string
 	rest := args[1:]
 	if cmd == "logs" {
 		for i, a := range rest {
@@ -87,15 +80,9 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 	}
-	for {
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
+	pos, err := parseInterspersed(fs, rest)
+	if err != nil {
+		return err
 	}
 	needName := map[string]bool{"show": true, "logs": true, "cancel": true, "delete": true}
 	switch {

@@ -51,28 +51,14 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprint(fs.Output(), runsUsage)
 		fs.PrintDefaults()
 	}
-	if len(args) == 0 {
-		fs.Usage()
-		return flag.ErrHelp
-	}
-	cmd := args[0]
-	if cmd == "-h" || cmd == "--help" || cmd == "help" {
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return nil
+	cmd, done, err := subcommand(fs, args, stdout)
+	if done {
+		return err
 	}
 	// Flags may come before or after the run references.
-	var pos []string
-	rest := args[1:]
-	for {
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
 	}
 
 	var s *tracking.Session
