@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,7 +16,10 @@ import (
 // FileCheckpoints).
 const checkpointID = "checkpoint"
 
-// checkpointPath is <dir>/.ipynb_checkpoints/<base>-checkpoint<ext>.
+// checkpointPath is <dir>/.ipynb_checkpoints/<base>-checkpoint<ext>,
+// relative to the root. Nothing checks the links on it: every access goes
+// through m.r, which refuses a symbolic link (the directory or the file)
+// that leads out of the root, as the rest of the API does (403).
 func checkpointPath(t *target) string {
 	ext := filepath.Ext(t.name)
 	base := strings.TrimSuffix(t.name, ext)
@@ -46,13 +48,13 @@ func (m *Manager) CreateCheckpoint(ctx context.Context, p string) (notebookd.Che
 		return notebookd.Checkpoint{}, err
 	}
 	cp := checkpointPath(t)
-	if err := os.Mkdir(filepath.Dir(cp), 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := m.r.Mkdir(filepath.Dir(cp), 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
 		return notebookd.Checkpoint{}, osError("creating a checkpoint of", t.api, err)
 	}
-	if err := copyFileAtomic(t.real, cp, true); err != nil {
+	if err := m.copyFileAtomic(t.real, cp, true); err != nil {
 		return notebookd.Checkpoint{}, osError("creating a checkpoint of", t.api, err)
 	}
-	fi, err := os.Stat(cp)
+	fi, err := m.r.Stat(cp)
 	if err != nil {
 		return notebookd.Checkpoint{}, osError("creating a checkpoint of", t.api, err)
 	}
@@ -71,7 +73,7 @@ func (m *Manager) ListCheckpoints(ctx context.Context, p string) ([]notebookd.Ch
 		}
 		return nil, err
 	}
-	fi, err := os.Stat(checkpointPath(t))
+	fi, err := m.r.Stat(checkpointPath(t))
 	if errors.Is(err, fs.ErrNotExist) {
 		return []notebookd.Checkpoint{}, nil
 	}
@@ -91,7 +93,7 @@ func (m *Manager) checkpoint(ctx context.Context, p, id string) (*target, string
 		return nil, "", notebookd.Errorf(http.StatusBadRequest, "%s is a directory: directories have no checkpoints", t.api)
 	}
 	cp := checkpointPath(t)
-	if id != checkpointID || !exists(cp) {
+	if id != checkpointID || !m.exists(cp) {
 		return nil, "", notebookd.Errorf(http.StatusNotFound, "Checkpoint does not exist: %s@%s", t.api, id)
 	}
 	return t, cp, nil
@@ -111,7 +113,7 @@ func (m *Manager) RestoreCheckpoint(ctx context.Context, p, id string) error {
 	if t.exists() {
 		dest = t.real
 	}
-	if err := copyFileAtomic(cp, dest, true); err != nil {
+	if err := m.copyFileAtomic(cp, dest, true); err != nil {
 		return osError("restoring a checkpoint of", t.api, err)
 	}
 	return nil
@@ -123,7 +125,7 @@ func (m *Manager) DeleteCheckpoint(ctx context.Context, p, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(cp); err != nil {
+	if err := m.r.Remove(cp); err != nil {
 		return osError("deleting a checkpoint of", p, err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -134,16 +135,33 @@ func (m *Manager) dirModel(ctx context.Context, t *target, content bool) (*noteb
 	if !content {
 		return model, nil
 	}
-	entries, err := os.ReadDir(t.real)
+	d, err := m.r.Open(t.real)
 	if err != nil {
 		return nil, osError("listing", t.api, err)
 	}
+	entries, err := d.ReadDir(-1)
+	_ = d.Close()
+	if err != nil {
+		return nil, osError("listing", t.api, err)
+	}
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	children := []*notebookd.Model{}
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		name := e.Name()
+		if strings.HasPrefix(name, ".~") {
+			m.removeStaleTemp(t.real, e)
+		}
+		if tmpPattern.MatchString(name) {
+			continue // a save in progress, or left over from one
+		}
+		// A name that is not UTF-8 could not be asked for (JSON strings and
+		// the API paths are UTF-8): it is not listed, as resolve refuses it.
+		if !utf8.ValidString(name) || len(name) > nameMax {
+			continue
+		}
 		if (!m.allowHidden && strings.HasPrefix(name, ".")) || hiddenByGlob(name) || name == checkpointDir {
 			continue
 		}
@@ -153,11 +171,11 @@ func (m *Manager) dirModel(ctx context.Context, t *target, content bool) (*noteb
 		full := filepath.Join(t.real, name)
 		var fi os.FileInfo
 		if e.Type()&fs.ModeSymlink != 0 {
-			real, err := filepath.EvalSymlinks(full)
-			if err != nil || !m.within(real) {
+			real, ok, err := m.evalSymlinks(full)
+			if err != nil || !ok {
 				continue // dangling, or leads out of the root
 			}
-			if fi, err = os.Stat(real); err != nil {
+			if fi, err = m.r.Stat(real); err != nil {
 				continue
 			}
 		} else if fi, err = e.Info(); err != nil {
@@ -174,15 +192,27 @@ func (m *Manager) dirModel(ctx context.Context, t *target, content bool) (*noteb
 	return model, nil
 }
 
-func readFile(t *target) ([]byte, error) {
+func (m *Manager) readFile(t *target) ([]byte, error) {
 	if !t.info.Mode().IsRegular() {
 		return nil, notebookd.Errorf(http.StatusBadRequest, "%s is not a regular file", t.api)
 	}
-	b, err := os.ReadFile(t.real)
+	f, err := m.r.Open(t.real)
 	if err != nil {
 		return nil, osError("reading", t.api, err)
 	}
-	return b, nil
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, osError("reading", t.api, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notebookd.Errorf(http.StatusBadRequest, "%s is not a regular file", t.api)
+	}
+	b := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
+	if _, err := b.ReadFrom(f); err != nil {
+		return nil, osError("reading", t.api, err)
+	}
+	return b.Bytes(), nil
 }
 
 func setHash(model *notebookd.Model, b []byte) {
@@ -193,12 +223,12 @@ func setHash(model *notebookd.Model, b []byte) {
 
 // loadModel returns the model of file t as typ, with its hash when asked,
 // and the file's bytes when content or hash is asked.
-func loadModel(t *target, opt notebookd.GetOptions, typ string) (*notebookd.Model, []byte, error) {
+func (m *Manager) loadModel(t *target, opt notebookd.GetOptions, typ string) (*notebookd.Model, []byte, error) {
 	model := baseModel(t.api, t.info, typ)
 	if !opt.Content && !opt.Hash {
 		return model, nil, nil
 	}
-	b, err := readFile(t)
+	b, err := m.readFile(t)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -209,7 +239,7 @@ func loadModel(t *target, opt notebookd.GetOptions, typ string) (*notebookd.Mode
 }
 
 func (m *Manager) fileModel(t *target, opt notebookd.GetOptions) (*notebookd.Model, error) {
-	model, b, err := loadModel(t, opt, "file")
+	model, b, err := m.loadModel(t, opt, "file")
 	if err != nil || !opt.Content {
 		return model, err
 	}
@@ -240,7 +270,7 @@ func (m *Manager) fileModel(t *target, opt notebookd.GetOptions) (*notebookd.Mod
 }
 
 func (m *Manager) notebookModel(t *target, opt notebookd.GetOptions) (*notebookd.Model, error) {
-	model, b, err := loadModel(t, opt, "notebook")
+	model, b, err := m.loadModel(t, opt, "notebook")
 	if err != nil || !opt.Content {
 		return model, err
 	}
@@ -341,7 +371,7 @@ func (m *Manager) Open(ctx context.Context, p string) (io.ReadSeekCloser, os.Fil
 	if t.isDir() || !t.info.Mode().IsRegular() {
 		return nil, nil, notebookd.Errorf(http.StatusNotFound, "%s is not a file", t.api)
 	}
-	f, err := os.Open(t.real)
+	f, err := m.r.Open(t.real)
 	if err != nil {
 		return nil, nil, osError("opening", t.api, err)
 	}
@@ -349,6 +379,10 @@ func (m *Manager) Open(ctx context.Context, p string) (io.ReadSeekCloser, os.Fil
 	if err != nil {
 		f.Close()
 		return nil, nil, osError("opening", t.api, err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, notebookd.Errorf(http.StatusNotFound, "%s is not a file", t.api)
 	}
 	return f, fi, nil
 }
@@ -363,5 +397,5 @@ func (m *Manager) LocalPath(p string) (string, error) {
 	if !t.isDir() {
 		return "", notebookd.Errorf(http.StatusBadRequest, "%s is not a directory", t.api)
 	}
-	return t.real, nil
+	return filepath.Join(m.root, t.real), nil
 }

@@ -1,10 +1,14 @@
 package contents
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -13,6 +17,9 @@ import (
 // a contents manager needs: the top-level fields, and the type of each
 // cell's fields. The error names the first problem and its JSON path.
 func validateNotebook(nb map[string]any) error {
+	if err := checkDepth(nb); err != nil {
+		return err
+	}
 	v, ok := nb["nbformat"]
 	if !ok {
 		return fmt.Errorf("nbformat: missing")
@@ -190,61 +197,235 @@ func show(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// marshalNotebook writes nb as nbformat does: keys sorted, one-space
-// indent, no HTML escaping, multi-line strings split into lines, and a
-// trailing newline. nb is not modified.
-func marshalNotebook(nb map[string]any) ([]byte, error) {
-	nb = deepCopy(nb).(map[string]any)
-	splitLines(nb)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(nb); err != nil {
-		return nil, err
+// maxNotebookDepth is how deep a saved notebook's JSON may nest (the
+// notebook object is level 1). nbformat writes one more space of indent
+// per level, so a body nested n deep costs about n times its size on
+// disk; legitimate notebooks, widget state and plot specs included, stay
+// far below this.
+const maxNotebookDepth = 100
+
+// checkDepth refuses a notebook nested deeper than maxNotebookDepth,
+// naming where.
+func checkDepth(nb map[string]any) error {
+	for _, k := range slices.Sorted(maps.Keys(nb)) {
+		v := nb[k]
+		if !tooDeep(v, maxNotebookDepth-1) {
+			continue
+		}
+		at := k
+		if cells, ok := v.([]any); ok && k == "cells" {
+			for i, c := range cells {
+				if !tooDeep(c, maxNotebookDepth-2) {
+					continue
+				}
+				at = fmt.Sprintf("cells[%d]", i)
+				if cell, ok := c.(map[string]any); ok {
+					for _, ck := range slices.Sorted(maps.Keys(cell)) {
+						if tooDeep(cell[ck], maxNotebookDepth-3) {
+							at += "." + ck
+							break
+						}
+					}
+				}
+				break
+			}
+		}
+		return fmt.Errorf("%s: nested deeper than %d levels, the limit for a notebook's JSON; flatten it", at, maxNotebookDepth)
 	}
-	return buf.Bytes(), nil // Encode ends it with "\n"
+	return nil
 }
 
-func deepCopy(v any) any {
+// tooDeep reports whether v nests arrays and objects more than n deep.
+func tooDeep(v any, n int) bool {
 	switch v := v.(type) {
 	case map[string]any:
-		c := make(map[string]any, len(v))
-		for k, x := range v {
-			c[k] = deepCopy(x)
+		if n == 0 {
+			return true
 		}
-		return c
+		for _, x := range v {
+			if tooDeep(x, n-1) {
+				return true
+			}
+		}
 	case []any:
-		c := make([]any, len(v))
-		for i, x := range v {
-			c[i] = deepCopy(x)
+		if n == 0 {
+			return true
 		}
-		return c
+		for _, x := range v {
+			if tooDeep(x, n-1) {
+				return true
+			}
+		}
 	}
-	return v
+	return false
+}
+
+// writeNotebook writes nb to w as nbformat does: keys sorted, one-space
+// indent, no HTML escaping, multi-line strings split into lines, and a
+// trailing newline (the bytes json.Encoder with SetIndent("", " ") and
+// SetEscapeHTML(false) writes). It streams: no copy of the document is
+// made, whatever its size. nb is not modified.
+func writeNotebook(w io.Writer, nb map[string]any) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	e := &jsonWriter{w: bw}
+	e.str = json.NewEncoder(&e.buf)
+	e.str.SetEscapeHTML(false)
+	e.value(splitLines(nb), 0)
+	if e.err == nil {
+		e.err = bw.WriteByte('\n')
+	}
+	if e.err == nil {
+		e.err = bw.Flush()
+	}
+	return e.err
+}
+
+// marshalNotebook is writeNotebook into memory.
+func marshalNotebook(nb map[string]any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := writeNotebook(&b, nb); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// jsonWriter writes JSON values indented by one space per level.
+type jsonWriter struct {
+	w   *bufio.Writer
+	buf bytes.Buffer  // a scalar, encoded by str
+	str *json.Encoder // into buf, without HTML escaping
+	err error
+}
+
+func (e *jsonWriter) newline(depth int) {
+	if e.err != nil {
+		return
+	}
+	e.err = e.w.WriteByte('\n')
+	for range depth {
+		if e.err == nil {
+			e.err = e.w.WriteByte(' ')
+		}
+	}
+}
+
+func (e *jsonWriter) raw(s string) {
+	if e.err == nil {
+		_, e.err = e.w.WriteString(s)
+	}
+}
+
+func (e *jsonWriter) value(v any, depth int) {
+	if e.err != nil {
+		return
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if v == nil {
+			e.raw("null")
+			return
+		}
+		if len(v) == 0 {
+			e.raw("{}")
+			return
+		}
+		e.raw("{")
+		for i, k := range slices.Sorted(maps.Keys(v)) {
+			if i > 0 {
+				e.raw(",")
+			}
+			e.newline(depth + 1)
+			e.scalar(k, depth)
+			e.raw(": ")
+			e.value(v[k], depth+1)
+		}
+		e.newline(depth)
+		e.raw("}")
+	case []any:
+		if v == nil {
+			e.raw("null")
+			return
+		}
+		if len(v) == 0 {
+			e.raw("[]")
+			return
+		}
+		e.raw("[")
+		for i, x := range v {
+			if i > 0 {
+				e.raw(",")
+			}
+			e.newline(depth + 1)
+			e.value(x, depth+1)
+		}
+		e.newline(depth)
+		e.raw("]")
+	default:
+		e.scalar(v, depth)
+	}
+}
+
+// scalar writes v with encoding/json, indented as nested at depth (v may
+// be a Go value that is not a map[string]any or []any but encodes as one).
+func (e *jsonWriter) scalar(v any, depth int) {
+	e.buf.Reset()
+	if e.err = e.str.Encode(v); e.err != nil {
+		return
+	}
+	b := bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))
+	if len(b) > 0 && (b[0] == '{' || b[0] == '[') {
+		var ind bytes.Buffer
+		if e.err = json.Indent(&ind, b, strings.Repeat(" ", depth), " "); e.err != nil {
+			return
+		}
+		b = ind.Bytes()
+	}
+	_, e.err = e.w.Write(b)
 }
 
 // splitLines is nbformat.v4.rwbase.split_lines: sources, stream text and
-// textual output data are stored as lists of lines.
-func splitLines(nb map[string]any) {
-	cells, _ := nb["cells"].([]any)
-	for _, c := range cells {
+// textual output data are stored as lists of lines. It returns nb with the
+// cells, outputs and MIME bundles it changes copied (shallowly): nb is not
+// modified.
+func splitLines(nb map[string]any) map[string]any {
+	cells, ok := nb["cells"].([]any)
+	if !ok {
+		return nb
+	}
+	nb = maps.Clone(nb)
+	cells = slices.Clone(cells)
+	nb["cells"] = cells
+	for i, c := range cells {
 		cell, ok := c.(map[string]any)
 		if !ok {
 			continue
 		}
+		cell = maps.Clone(cell)
+		cells[i] = cell
 		if s, ok := cell["source"].(string); ok && s != "" {
 			cell["source"] = lines(s)
 		}
-		outputs, _ := cell["outputs"].([]any)
-		for _, o := range outputs {
+		outputs, ok := cell["outputs"].([]any)
+		if !ok {
+			continue
+		}
+		outputs = slices.Clone(outputs)
+		cell["outputs"] = outputs
+		for j, o := range outputs {
 			out, ok := o.(map[string]any)
 			if !ok {
 				continue
 			}
+			out = maps.Clone(out)
+			outputs[j] = out
 			switch out["output_type"] {
 			case "execute_result", "display_data":
-				data, _ := out["data"].(map[string]any)
+				data, ok := out["data"].(map[string]any)
+				if !ok {
+					continue
+				}
+				data = maps.Clone(data)
+				out["data"] = data
 				for k, v := range data {
 					if s, ok := v.(string); ok && (strings.HasPrefix(k, "text/") || k == "application/javascript" || k == "image/svg+xml") {
 						data[k] = lines(s)
@@ -257,6 +438,7 @@ func splitLines(nb map[string]any) {
 			}
 		}
 	}
+	return nb
 }
 
 // lines splits s after each "\n", keeping the line ends.

@@ -29,14 +29,14 @@ func splitName(name string) (base, suffix string) {
 
 // increment returns name, or name with insert and 1, 2, ... before its
 // extension, whichever is the first free in the OS directory dir.
-func increment(dir, name, insert string) string {
+func (m *Manager) increment(dir, name, insert string) string {
 	base, suffix := splitName(name)
 	for i := 0; ; i++ {
 		n := name
 		if i > 0 {
 			n = base + insert + strconv.Itoa(i) + suffix
 		}
-		if _, err := os.Lstat(filepath.Join(dir, n)); errors.Is(err, fs.ErrNotExist) {
+		if _, err := m.r.Lstat(filepath.Join(dir, n)); errors.Is(err, fs.ErrNotExist) {
 			return n
 		}
 	}
@@ -80,14 +80,14 @@ func (m *Manager) NewUntitled(ctx context.Context, dir, typ, ext string) (*noteb
 	defer m.mu.Unlock()
 	switch typ {
 	case "notebook":
-		name := increment(t.real, "Untitled.ipynb", "")
+		name := m.increment(t.real, "Untitled.ipynb", "")
 		return m.Save(ctx, path.Join(t.api, name), &notebookd.Model{Type: "notebook", Content: emptyNotebook()})
 	case "file":
 		if ext == "" {
 			ext = ".txt"
 		}
-		name := increment(t.real, "untitled"+ext, "")
-		f, err := os.OpenFile(filepath.Join(t.real, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		name := m.increment(t.real, "untitled"+ext, "")
+		f, err := m.r.OpenFile(filepath.Join(t.real, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 		if err != nil {
 			return nil, osError("creating", path.Join(t.api, name), err)
 		}
@@ -96,8 +96,8 @@ func (m *Manager) NewUntitled(ctx context.Context, dir, typ, ext string) (*noteb
 		}
 		return m.Get(ctx, path.Join(t.api, name), notebookd.GetOptions{})
 	case "directory":
-		name := increment(t.real, "Untitled Folder", " ")
-		if err := os.Mkdir(filepath.Join(t.real, name), 0o777); err != nil {
+		name := m.increment(t.real, "Untitled Folder", " ")
+		if err := m.r.Mkdir(filepath.Join(t.real, name), 0o777); err != nil {
 			return nil, osError("creating", path.Join(t.api, name), err)
 		}
 		return m.Get(ctx, path.Join(t.api, name), notebookd.GetOptions{})
@@ -125,9 +125,9 @@ func (m *Manager) Copy(ctx context.Context, from, toDir string) (*notebookd.Mode
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	name := increment(dst.real, copyPat.ReplaceAllString(src.name, "."), "-Copy")
+	name := m.increment(dst.real, copyPat.ReplaceAllString(src.name, "."), "-Copy")
 	api := path.Join(dst.api, name)
-	if err := copyFileAtomic(src.real, filepath.Join(dst.real, name), false); err != nil {
+	if err := m.copyFileAtomic(src.real, filepath.Join(dst.real, name), false); err != nil {
 		return nil, osError("copying to", api, err)
 	}
 	return m.Get(ctx, api, notebookd.GetOptions{})
@@ -164,21 +164,24 @@ func (m *Manager) Rename(ctx context.Context, from, to string) (*notebookd.Model
 	if src.isDir() && src.lstat.IsDir() && strings.HasPrefix(dst.os+string(filepath.Separator), src.os+string(filepath.Separator)) {
 		return nil, notebookd.Errorf(http.StatusBadRequest, "Cannot move %s into itself", src.api)
 	}
-	if err := os.Rename(src.os, dst.os); err != nil {
+	if err := m.r.Rename(src.os, dst.os); err != nil {
 		return nil, osError("renaming", src.api, err)
 	}
 	if !src.lstat.IsDir() {
-		if cp := checkpointPath(src); exists(cp) {
-			if err := os.Mkdir(filepath.Join(dst.parent, checkpointDir), 0o777); err == nil || errors.Is(err, fs.ErrExist) {
-				_ = os.Rename(cp, checkpointPath(dst))
+		// The checkpoint follows when it can; m.r keeps it in the root.
+		if cp := checkpointPath(src); m.exists(cp) {
+			if err := m.r.Mkdir(filepath.Join(dst.parent, checkpointDir), 0o777); err == nil || errors.Is(err, fs.ErrExist) {
+				_ = m.r.Rename(cp, checkpointPath(dst))
 			}
 		}
 	}
 	return m.Get(ctx, dst.api, notebookd.GetOptions{})
 }
 
-func exists(p string) bool {
-	_, err := os.Lstat(p)
+// exists reports whether the root-relative path p exists (a dangling link
+// does).
+func (m *Manager) exists(p string) bool {
+	_, err := m.r.Lstat(p)
 	return err == nil
 }
 
@@ -196,11 +199,13 @@ func (m *Manager) Delete(ctx context.Context, p string) error {
 		return notebookd.Errorf(http.StatusNotFound, "No such file or directory: %s", t.api)
 	}
 	if !t.lstat.IsDir() {
-		if err := os.Remove(checkpointPath(t)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A checkpoint behind a link out of the root is not touched, and
+		// does not keep the file from being deleted.
+		if err := m.r.Remove(checkpointPath(t)); err != nil && !errors.Is(err, fs.ErrNotExist) && !escapes(err) {
 			return osError("deleting the checkpoint of", t.api, err)
 		}
 	}
-	if err := os.RemoveAll(t.os); err != nil {
+	if err := m.r.RemoveAll(t.os); err != nil {
 		return osError("deleting", t.api, err)
 	}
 	return nil

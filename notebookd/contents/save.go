@@ -54,7 +54,7 @@ func (m *Manager) Save(ctx context.Context, p string, model *notebookd.Model) (*
 	switch model.Type {
 	case "directory":
 		if !t.exists() {
-			if err := os.Mkdir(t.os, 0o777); err != nil {
+			if err := m.r.Mkdir(t.os, 0o777); err != nil {
 				return nil, osError("creating directory", t.api, err)
 			}
 		} else if !t.isDir() {
@@ -68,28 +68,33 @@ func (m *Manager) Save(ctx context.Context, p string, model *notebookd.Model) (*
 		if err := validateNotebook(nb); err != nil {
 			return nil, notebookd.Errorf(http.StatusBadRequest, "Invalid notebook %s: %v", t.api, err)
 		}
-		b, err := marshalNotebook(nb)
-		if err != nil {
-			return nil, notebookd.Errorf(http.StatusBadRequest, "Invalid notebook %s: %v", t.api, err)
-		}
-		if err := writeBytes(dest, b); err != nil {
+		if err := m.writeAtomic(dest, func(w io.Writer) error {
+			if err := writeNotebook(w, nb); err != nil {
+				return errEncode{err}
+			}
+			return nil
+		}); err != nil {
+			var ee errEncode
+			if errors.As(err, &ee) {
+				return nil, notebookd.Errorf(http.StatusBadRequest, "Invalid notebook %s: %v", t.api, ee.err)
+			}
 			return nil, osError("saving", t.api, err)
 		}
 		// One checkpoint always exists for notebooks (jupyter_server).
-		if _, err := os.Stat(checkpointPath(t)); errors.Is(err, fs.ErrNotExist) {
+		if _, err := m.r.Lstat(checkpointPath(t)); errors.Is(err, fs.ErrNotExist) {
 			if _, err := m.CreateCheckpoint(ctx, t.api); err != nil {
 				return nil, err
 			}
 		}
 	case "file":
-		b, err := fileContent(t.api, model)
+		write, err := fileContent(t.api, model)
 		if err != nil {
 			return nil, err
 		}
 		if model.Chunk != 0 {
-			return m.saveChunk(t, dest, model.Chunk, b)
+			return m.saveChunk(t, dest, model.Chunk, write)
 		}
-		if err := writeBytes(dest, b); err != nil {
+		if err := m.writeAtomic(dest, write); err != nil {
 			return nil, osError("saving", t.api, err)
 		}
 	default:
@@ -98,12 +103,11 @@ func (m *Manager) Save(ctx context.Context, p string, model *notebookd.Model) (*
 	return m.Get(ctx, t.api, notebookd.GetOptions{})
 }
 
-func writeBytes(dest string, b []byte) error {
-	return writeAtomic(dest, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
-}
+// errEncode is a notebook that could not be encoded as JSON (a number
+// that is not one, from a Go caller).
+type errEncode struct{ err error }
+
+func (e errEncode) Error() string { return e.err.Error() }
 
 // notebookContent is the notebook of a model's content: decoded JSON, or
 // JSON text.
@@ -121,8 +125,10 @@ func notebookContent(c any) (map[string]any, error) {
 	return nil, errors.New("content must be a JSON object")
 }
 
-// fileContent is the bytes of a file model's content.
-func fileContent(api string, model *notebookd.Model) ([]byte, error) {
+// fileContent returns what writes the bytes of a file model's content,
+// without a copy of them: the text, or the base64 decoded as it is
+// written. Invalid base64 is found before anything is written.
+func fileContent(api string, model *notebookd.Model) (func(io.Writer) error, error) {
 	s, ok := model.Content.(string)
 	if !ok {
 		return nil, notebookd.Errorf(http.StatusBadRequest, "File content must be a string")
@@ -133,66 +139,93 @@ func fileContent(api string, model *notebookd.Model) ([]byte, error) {
 	}
 	switch format {
 	case "text":
-		return []byte(s), nil
+		return func(w io.Writer) error {
+			_, err := io.WriteString(w, s)
+			return err
+		}, nil
 	case "base64":
-		s = strings.Map(func(r rune) rune {
-			if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
-				return -1
-			}
-			return r
-		}, s)
-		b, err := base64.StdEncoding.DecodeString(s)
-		if err != nil {
+		if _, err := io.Copy(io.Discard, base64.NewDecoder(base64.StdEncoding, &spaceless{s: s})); err != nil {
 			return nil, notebookd.Errorf(http.StatusBadRequest, "Encoding error saving %s: %v", api, err)
 		}
-		return b, nil
+		return func(w io.Writer) error {
+			_, err := io.Copy(w, base64.NewDecoder(base64.StdEncoding, &spaceless{s: s}))
+			return err
+		}, nil
 	}
 	return nil, notebookd.Errorf(http.StatusBadRequest, "Must specify format of file contents as 'text' or 'base64'")
 }
 
+// spaceless reads s without its spaces, tabs and line ends (base64 from
+// clients may be wrapped).
+type spaceless struct{ s string }
+
+func (r *spaceless) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && len(r.s) > 0 {
+		i := strings.IndexAny(r.s, " \t\r\n")
+		if i == 0 {
+			r.s = r.s[1:]
+			continue
+		}
+		if i < 0 {
+			i = len(r.s)
+		}
+		c := copy(p[n:], r.s[:i])
+		n += c
+		r.s = r.s[c:]
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
 // saveChunk adds chunk number n of a chunked upload to dest.
-func (m *Manager) saveChunk(t *target, dest string, n int, b []byte) (*notebookd.Model, error) {
+func (m *Manager) saveChunk(t *target, dest string, n int, write func(io.Writer) error) (*notebookd.Model, error) {
 	if n < -1 {
 		return nil, notebookd.Errorf(http.StatusBadRequest, "Invalid chunk number %d", n)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var f *os.File
-	var err error
+	var f *tempFile
 	if n == 1 {
 		if old, ok := m.uploads[dest]; ok {
-			_ = os.Remove(old)
+			_ = m.r.Remove(old)
+			m.done(old)
 			delete(m.uploads, dest)
 		}
-		if f, err = createTemp(filepath.Dir(dest), filepath.Base(dest)); err != nil {
+		var err error
+		if f, err = m.createTemp(filepath.Dir(dest), filepath.Base(dest)); err != nil {
 			return nil, osError("saving", t.api, err)
 		}
-		m.uploads[dest] = f.Name()
+		m.uploads[dest] = f.rel
 	} else {
 		tmp, ok := m.uploads[dest]
 		if !ok {
 			return nil, notebookd.Errorf(http.StatusBadRequest, "No upload of %s in progress: chunk %d came before chunk 1", t.api, n)
 		}
-		if f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_APPEND, 0); err != nil {
+		osf, err := m.r.OpenFile(tmp, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
 			delete(m.uploads, dest)
+			m.done(tmp)
 			return nil, osError("saving", t.api, err)
 		}
+		f = &tempFile{File: osf, rel: tmp}
 	}
 	fail := func(err error) (*notebookd.Model, error) {
-		_ = f.Close()
-		_ = os.Remove(f.Name())
+		m.discard(f)
 		delete(m.uploads, dest)
 		return nil, osError("saving", t.api, err)
 	}
-	if _, err := f.Write(b); err != nil {
+	if err := write(f); err != nil {
 		return fail(err)
 	}
 	if n == -1 {
 		delete(m.uploads, dest)
-		if err := commit(f, dest); err != nil {
+		if err := m.commit(f, dest); err != nil {
 			return nil, osError("saving", t.api, err)
 		}
-		fi, err := os.Stat(dest)
+		fi, err := m.r.Stat(dest)
 		if err != nil {
 			return nil, osError("saving", t.api, err)
 		}
