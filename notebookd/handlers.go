@@ -82,22 +82,36 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, section st
 	file := filepath.Join(s.cfg.DataDir, "config", section+".json")
 	data := map[string]any{}
 	if err := readFileJSON(file, &data); err != nil {
-		return err
+		// The message names the section, not the server's directories.
+		return Errorf(http.StatusInternalServerError, "reading config section %s: %v; fix or remove %s.json in the config directory of the server's data directory", section, withoutPath(err), section)
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		writeJSON(w, http.StatusOK, data)
 	case http.MethodPatch, http.MethodPut:
 		var patch map[string]any
-		if _, err := decodeBody(r, &patch); err != nil {
+		if _, err := decodeLimited(w, r, &patch, maxSmallBody, "config sections hold small settings"); err != nil {
 			return err
+		}
+		if nestedDeeper(patch, maxConfigDepth) {
+			return Errorf(http.StatusBadRequest, "config section %s: nested deeper than %d levels, the limit; flatten it", section, maxConfigDepth)
 		}
 		if r.Method == http.MethodPut {
 			data = map[string]any{}
 		}
 		deepMerge(data, patch)
-		if err := writeFileJSON(file, data); err != nil {
-			return err
+		if nestedDeeper(data, maxConfigDepth) {
+			return Errorf(http.StatusBadRequest, "config section %s: nested deeper than %d levels, the limit; flatten it", section, maxConfigDepth)
+		}
+		b, err := json.MarshalIndent(data, "", "  ")
+		if err != nil {
+			return Errorf(http.StatusBadRequest, "config section %s: %v", section, err)
+		}
+		if len(b) > maxConfigFile {
+			return Errorf(http.StatusRequestEntityTooLarge, "config section %s would be %d bytes, over the limit of %s; remove settings with null values (PATCH) or replace the section (PUT)", section, len(b), byteSize(maxConfigFile))
+		}
+		if err := writeFileAtomic(file, b); err != nil {
+			return Errorf(http.StatusInternalServerError, "writing config section %s: %v", section, withoutPath(err))
 		}
 		writeJSON(w, http.StatusOK, data)
 	default:
@@ -339,7 +353,9 @@ func (s *Server) handleContents(w http.ResponseWriter, r *http.Request, rest str
 			Model
 			CopyFrom string `json:"copy_from"`
 		}
-		empty, err := decodeBody(r, &body)
+		// The body is decoded as it is read, and capped: a file over the
+		// limit is uploaded in chunks.
+		empty, err := decodeLimited(w, r, &body, s.maxBodyBytes(), "upload big files in chunks (as JupyterLab does for files over 15 MB), or raise the server's MaxBodyBytes")
 		if err != nil {
 			return err
 		}
@@ -374,7 +390,7 @@ func (s *Server) handleContents(w http.ResponseWriter, r *http.Request, rest str
 			Ext      string `json:"ext"`
 			Type     string `json:"type"`
 		}
-		if _, err := decodeBody(r, &body); err != nil {
+		if _, err := decodeLimited(w, r, &body, maxSmallBody, "a POST to the contents API carries only copy_from, ext and type"); err != nil {
 			return err
 		}
 		dir, err := c.Get(ctx, p, GetOptions{})
@@ -399,7 +415,7 @@ func (s *Server) handleContents(w http.ResponseWriter, r *http.Request, rest str
 		var body struct {
 			Path *string `json:"path"`
 		}
-		if _, err := decodeBody(r, &body); err != nil {
+		if _, err := decodeLimited(w, r, &body, maxSmallBody, "a PATCH to the contents API carries only the new path"); err != nil {
 			return err
 		}
 		if body.Path == nil {

@@ -69,6 +69,10 @@ type Config struct {
 	// DataDir holds server state: config/, lab/user-settings/,
 	// lab/workspaces/.
 	DataDir string
+	// MaxBodyBytes caps the JSON body of a contents request (a save or an
+	// upload chunk); a larger one is answered 413 (DefaultMaxBodyBytes
+	// when 0; no cap when negative).
+	MaxBodyBytes int64
 
 	// Control is Ferry's control-plane API (tracking, later jobs and
 	// models), served under <base>api/ferry/v1/ with the prefix stripped,

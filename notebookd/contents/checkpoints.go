@@ -93,8 +93,13 @@ func (m *Manager) checkpoint(ctx context.Context, p, id string) (*target, string
 		return nil, "", notebookd.Errorf(http.StatusBadRequest, "%s is a directory: directories have no checkpoints", t.api)
 	}
 	cp := checkpointPath(t)
-	if id != checkpointID || !m.exists(cp) {
+	if id != checkpointID {
 		return nil, "", notebookd.Errorf(http.StatusNotFound, "Checkpoint does not exist: %s@%s", t.api, id)
+	}
+	if _, err := m.r.Lstat(cp); errors.Is(err, fs.ErrNotExist) {
+		return nil, "", notebookd.Errorf(http.StatusNotFound, "Checkpoint does not exist: %s@%s", t.api, id)
+	} else if err != nil {
+		return nil, "", osError("finding the checkpoint of", t.api, err)
 	}
 	return t, cp, nil
 }
