@@ -37,11 +37,11 @@ func fuzzRoot(t *testing.T) (base, root, sentinel string) {
 		writeFile(t, sentinel, rel, content)
 	}
 	for rel, content := range map[string]string{
-		"a/x.txt":            "x",
-		"a/n.ipynb":          validNB,
-		"n.ipynb":            validNB,
-		"x.txt":              "x",
-		"sub/y.txt":          "y",
+		"a/x.txt":             "x",
+		"a/n.ipynb":           validNB,
+		"n.ipynb":             validNB,
+		"x.txt":               "x",
+		"sub/y.txt":           "y",
 		".ipynb_checkpoints/": "",
 	} {
 		if strings.HasSuffix(rel, "/") {
