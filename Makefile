@@ -83,11 +83,15 @@ go-test:
 # in "context deadline exceeded" from the fuzzing coordinator. FUZZTIME=5m
 # (or 10000000x) for a longer hunt.
 FUZZTIME ?= 300000x
+# FuzzContentsPaths builds a root of files and links for each execution:
+# fewer of them (FUZZTIME_FS) take about as long.
+FUZZTIME_FS ?= 3000x
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./kernel
 	$(GO) test -run='^$$' -fuzz='^FuzzIsComplete$$' -fuzztime=$(FUZZTIME) ./kernel/gosrc
 	$(GO) test -run='^$$' -fuzz='^FuzzExprAt$$' -fuzztime=$(FUZZTIME) ./kernel/gosrc
 	$(GO) test -run='^$$' -fuzz='^FuzzParseFilter$$' -fuzztime=$(FUZZTIME) ./storage
+	$(GO) test -run='^$$' -fuzz='^FuzzContentsPaths$$' -fuzztime=$(FUZZTIME_FS) ./notebookd/contents
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodePoints$$' -fuzztime=$(FUZZTIME) ./storage/sqldb
 	$(GO) test -run='^$$' -fuzz='^FuzzMetricParser$$' -fuzztime=$(FUZZTIME) ./jobs
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) ./internal/jsonenc

@@ -2,6 +2,7 @@ package notebookd
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,14 +36,34 @@ func (s *Server) maxBodyBytes() int64 {
 	return s.cfg.MaxBodyBytes
 }
 
-// decodeLimited decodes the JSON request body into v as it reads it (the
-// body is not held whole besides the decoded value), reading at most limit
-// bytes (no limit when negative): a larger body is answered 413. A body of
-// white space only leaves v and returns empty.
+// decodeLimited decodes the JSON request body into v, reading at most
+// limit bytes (no limit when negative): a larger body is answered 413,
+// before it is read when its Content-Length says so. A body of white space
+// only leaves v and returns empty.
+//
+// The body is held once besides what it decodes to: read into a buffer of
+// its Content-Length (no copies as a buffer grows), or, without one,
+// decoded as it is read.
 func decodeLimited(w http.ResponseWriter, r *http.Request, v any, limit int64, fix string) (empty bool, err error) {
 	body := r.Body
 	if limit >= 0 {
+		if r.ContentLength > limit {
+			return false, bodyError(&http.MaxBytesError{Limit: limit}, limit, fix)
+		}
 		body = http.MaxBytesReader(w, r.Body, limit)
+	}
+	if r.ContentLength >= 0 {
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return false, bodyError(err, limit, fix)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return true, nil
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			return false, bodyError(err, limit, fix)
+		}
+		return false, nil
 	}
 	br := bufio.NewReader(body)
 	for {

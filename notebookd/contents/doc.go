@@ -12,11 +12,18 @@
 //
 // API paths are '/'-separated and relative to the root ("" is the root). No
 // path leaves the root: ".." segments, NUL bytes and symbolic links that
-// resolve outside the root are refused. Names starting with '.' are hidden:
-// not listed and not accessible unless Options.AllowHidden is set.
+// resolve outside the root are refused (403), and every file system call,
+// checkpoints included, goes through an [os.Root] of the root, which
+// refuses a link out of it even when it appears after the check. Names
+// starting with '.' are hidden: not listed and not accessible unless
+// Options.AllowHidden is set. Names that are not UTF-8, or longer than 255
+// bytes, are neither listed nor served (400).
 //
-// Every write is atomic: the new bytes go to a temporary file in the same
-// directory, which is synced and renamed over the target, keeping the
-// target's file mode. A save that fails or is refused leaves the file as it
-// was.
+// Every write is atomic: the new bytes go to a temporary file
+// (".~<name>.<hex>.tmp") in the same directory, which is synced and renamed
+// over the target, keeping the target's file mode. A save that fails or is
+// refused leaves the file as it was. Temporary files left by an interrupted
+// save are removed when their directory is listed, once ten minutes old and
+// not being written. Notebooks are written as they are encoded, without a
+// copy in memory, and may nest 100 levels deep.
 package contents

@@ -361,3 +361,25 @@ func TestSaveBase64Streams(t *testing.T) {
 		t.Errorf("root after an invalid save = %v, want %v", after, before)
 	}
 }
+
+// TestSpaceless: the base64 reader drops white space whatever the sizes of
+// the reads.
+func TestSpaceless(t *testing.T) {
+	in := strings.Repeat("ab c\r\n\td", 1000)
+	want := strings.Repeat("abcd", 1000)
+	for _, size := range []int{1, 3, 7, 1024, 1 << 16} {
+		r := &spaceless{s: in}
+		var got strings.Builder
+		buf := make([]byte, size)
+		for {
+			n, err := r.Read(buf)
+			got.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		if got.String() != want {
+			t.Errorf("reads of %d: got %d bytes, want %d", size, got.Len(), len(want))
+		}
+	}
+}

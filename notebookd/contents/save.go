@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/ferryml/ferry/notebookd"
 )
@@ -160,21 +159,17 @@ func fileContent(api string, model *notebookd.Model) (func(io.Writer) error, err
 type spaceless struct{ s string }
 
 func (r *spaceless) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) && len(r.s) > 0 {
-		i := strings.IndexAny(r.s, " \t\r\n")
-		if i == 0 {
-			r.s = r.s[1:]
-			continue
+	n, i := 0, 0
+	for ; n < len(p) && i < len(r.s); i++ {
+		switch c := r.s[i]; c {
+		case ' ', '\t', '\r', '\n':
+		default:
+			p[n] = c
+			n++
 		}
-		if i < 0 {
-			i = len(r.s)
-		}
-		c := copy(p[n:], r.s[:i])
-		n += c
-		r.s = r.s[c:]
 	}
-	if n == 0 {
+	r.s = r.s[i:]
+	if n == 0 && len(r.s) == 0 {
 		return 0, io.EOF
 	}
 	return n, nil
