@@ -52,7 +52,7 @@ func decodeLimited(w http.ResponseWriter, r *http.Request, v any, limit int64, f
 		}
 		body = http.MaxBytesReader(w, r.Body, limit)
 	}
-	if r.ContentLength >= 0 {
+	if r.ContentLength >= 0 && limit >= 0 { // no allocation beyond the limit
 		b := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(body, b); err != nil {
 			return false, bodyError(err, limit, fix)
