@@ -11,6 +11,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -171,18 +172,18 @@ func hasXSRFToken(v, token string) bool {
 func (s *Server) xsrfCookie(w http.ResponseWriter, r *http.Request, session string) string {
 	tok := s.xsrfToken(session)
 	var keep []string
-	if c, err := r.Cookie("_xsrf"); err == nil && c.Value != "" {
+	for _, c := range r.CookiesNamed("_xsrf") {
 		if hasXSRFToken(c.Value, tok) {
 			return c.Value
 		}
 		for p := range strings.SplitSeq(c.Value, xsrfSep) {
-			if len(p) == xsrfTokenLen && isHex(p) {
+			if len(p) == xsrfTokenLen && isHex(p) && !slices.Contains(keep, p) {
 				keep = append(keep, p)
 			}
 		}
-		if len(keep) >= xsrfMaxTokens {
-			keep = keep[len(keep)-xsrfMaxTokens+1:]
-		}
+	}
+	if len(keep) >= xsrfMaxTokens {
+		keep = keep[len(keep)-xsrfMaxTokens+1:]
 	}
 	v := strings.Join(append(keep, tok), xsrfSep)
 	http.SetCookie(w, &http.Cookie{Name: "_xsrf", Value: v, Path: s.base, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
@@ -207,11 +208,17 @@ var errXSRF = Errorf(http.StatusForbidden, "'_xsrf' argument missing, not matchi
 	"reload the page to get a fresh _xsrf cookie and send its value as the X-XSRFToken header (or authenticate with the token)")
 
 // checkXSRF checks the double-submitted _xsrf cookie of r: the header (or
-// form field) and the cookie must both carry the token of the login
-// session session ("" before login).
+// form field) and an _xsrf cookie must both carry the token of the login
+// session session ("" before login). Any of several _xsrf cookies (of
+// different paths) will do: JupyterLab sends the last one document.cookie
+// lists, and a page elsewhere on the host may have added one.
 func (s *Server) checkXSRF(r *http.Request, session string) bool {
-	c, err := r.Cookie("_xsrf")
-	if err != nil || c.Value == "" {
+	tok := s.xsrfToken(session)
+	inCookie := false
+	for _, c := range r.CookiesNamed("_xsrf") {
+		inCookie = inCookie || hasXSRFToken(c.Value, tok)
+	}
+	if !inCookie {
 		return false
 	}
 	got := r.Header.Get("X-XSRFToken")
@@ -221,8 +228,7 @@ func (s *Server) checkXSRF(r *http.Request, session string) bool {
 	if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		got = r.PostFormValue("_xsrf")
 	}
-	tok := s.xsrfToken(session)
-	return got != "" && hasXSRFToken(got, tok) && hasXSRFToken(c.Value, tok)
+	return got != "" && hasXSRFToken(got, tok)
 }
 
 // authorize authenticates r by token (query or header) or login cookie,

@@ -108,6 +108,8 @@ func TestXSRFBoundToSession(t *testing.T) {
 		{"the other session with its own token", otherLogin + "; _xsrf=" + otherXSRF, otherXSRF, false, 200},
 		{"the login form's token", login + "; _xsrf=" + loginForm[1], loginForm[1], false, 403},
 		{"header without the cookie", login, xsrf, false, 403},
+		{"a page's cookie listed first, the header from the real one", login + "; _xsrf=" + forged + "; _xsrf=" + xsrf, xsrf, false, 200},
+		{"the real cookie listed first, the page's cookie echoed", login + "; _xsrf=" + xsrf + "; _xsrf=" + forged, forged, false, 403},
 		{"cookie without the header", login + "; _xsrf=" + xsrf, "", false, 403},
 		{"the token, no XSRF", "", "", true, 200},
 		{"the token and a forged XSRF", "_xsrf=" + forged, forged, true, 200},
