@@ -1,6 +1,7 @@
 package notebookd
 
 import (
+	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -96,22 +98,30 @@ func loginCookieName(r *http.Request) string {
 	return b.String()
 }
 
-func (s *Server) cookieOK(r *http.Request) bool {
+// loginSession returns the value of r's login cookie when it is a live
+// login of this server.
+func (s *Server) loginSession(r *http.Request) (string, bool) {
 	c, err := r.Cookie(loginCookieName(r))
 	if err != nil || c.Value == "" {
-		return false
+		return "", false
 	}
 	s.loginMu.Lock()
 	defer s.loginMu.Unlock()
 	for v := range s.logins {
 		if subtle.ConstantTimeCompare([]byte(v), []byte(c.Value)) == 1 {
-			return true
+			return v, true
 		}
 	}
-	return false
+	return "", false
 }
 
-func (s *Server) setLoginCookie(w http.ResponseWriter, r *http.Request) {
+func (s *Server) cookieOK(r *http.Request) bool {
+	_, ok := s.loginSession(r)
+	return ok
+}
+
+// setLoginCookie starts a login session and returns its cookie value.
+func (s *Server) setLoginCookie(w http.ResponseWriter, r *http.Request) string {
 	v := randomHex(32)
 	s.loginMu.Lock()
 	s.logins[v] = true
@@ -120,26 +130,95 @@ func (s *Server) setLoginCookie(w http.ResponseWriter, r *http.Request) {
 		Name: loginCookieName(r), Value: v, Path: s.base,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil,
 	})
+	return v
 }
 
-// xsrfCookie returns the _xsrf cookie's value, setting a new one when absent.
-func (s *Server) xsrfCookie(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie("_xsrf"); err == nil && c.Value != "" {
-		return c.Value
+// XSRF tokens are bound to the login session: the token of a session is an
+// HMAC, under a key only the server knows, of its (HttpOnly) login cookie
+// value; before login (the login form) the session is "". A page that can
+// set cookies on this host (another port of localhost, an HTML file) can
+// therefore not forge a token by setting its own _xsrf cookie and sending
+// it back, as it could when the check only compared cookie and header.
+//
+// The _xsrf cookie is not scoped by port, and JupyterLab reads it by that
+// name, so it holds the tokens of up to xsrfMaxTokens servers (or
+// sessions), separated by dots: two servers on one host do not keep
+// replacing each other's token.
+const (
+	xsrfSep       = "."
+	xsrfMaxTokens = 4
+	xsrfTokenLen  = 40 // hex digits: 160 bits of HMAC-SHA256
+)
+
+// xsrfToken returns the XSRF token of the login session session.
+func (s *Server) xsrfToken(session string) string {
+	m := hmac.New(sha256.New, s.xsrfKey)
+	m.Write([]byte("ferry-xsrf\x00"))
+	m.Write([]byte(session))
+	return hex.EncodeToString(m.Sum(nil))[:xsrfTokenLen]
+}
+
+// hasXSRFToken reports whether the dot-separated list v holds token.
+func hasXSRFToken(v, token string) bool {
+	found := 0
+	for p := range strings.SplitSeq(v, xsrfSep) {
+		found |= subtle.ConstantTimeCompare([]byte(p), []byte(token))
 	}
-	v := randomHex(20)
+	return found == 1
+}
+
+// xsrfCookie returns the _xsrf cookie's value, adding the token of session
+// (and setting the cookie) when it lacks it.
+func (s *Server) xsrfCookie(w http.ResponseWriter, r *http.Request, session string) string {
+	tok := s.xsrfToken(session)
+	var keep []string
+	for _, c := range r.CookiesNamed("_xsrf") {
+		if hasXSRFToken(c.Value, tok) {
+			return c.Value
+		}
+		for p := range strings.SplitSeq(c.Value, xsrfSep) {
+			if len(p) == xsrfTokenLen && isHex(p) && !slices.Contains(keep, p) {
+				keep = append(keep, p)
+			}
+		}
+	}
+	if len(keep) >= xsrfMaxTokens {
+		keep = keep[len(keep)-xsrfMaxTokens+1:]
+	}
+	v := strings.Join(append(keep, tok), xsrfSep)
 	http.SetCookie(w, &http.Cookie{Name: "_xsrf", Value: v, Path: s.base, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	return v
+}
+
+func isHex(v string) bool {
+	for _, c := range []byte(v) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// checkXSRF checks the double-submitted _xsrf cookie of r.
-func checkXSRF(r *http.Request) bool {
-	c, err := r.Cookie("_xsrf")
-	if err != nil || c.Value == "" {
+// errXSRF answers a cookie-authenticated request without a valid XSRF token.
+var errXSRF = Errorf(http.StatusForbidden, "'_xsrf' argument missing, not matching the _xsrf cookie, or not issued to this login session: "+
+	"reload the page to get a fresh _xsrf cookie and send its value as the X-XSRFToken header (or authenticate with the token)")
+
+// checkXSRF checks the double-submitted _xsrf cookie of r: the header (or
+// form field) and an _xsrf cookie must both carry the token of the login
+// session session ("" before login). Any of several _xsrf cookies (of
+// different paths) will do: JupyterLab sends the last one document.cookie
+// lists, and a page elsewhere on the host may have added one.
+func (s *Server) checkXSRF(r *http.Request, session string) bool {
+	tok := s.xsrfToken(session)
+	inCookie := false
+	for _, c := range r.CookiesNamed("_xsrf") {
+		inCookie = inCookie || hasXSRFToken(c.Value, tok)
+	}
+	if !inCookie {
 		return false
 	}
 	got := r.Header.Get("X-XSRFToken")
@@ -149,7 +228,7 @@ func checkXSRF(r *http.Request) bool {
 	if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		got = r.PostFormValue("_xsrf")
 	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(c.Value)) == 1
+	return got != "" && hasXSRFToken(got, tok)
 }
 
 // authorize authenticates r by token (query or header) or login cookie,
@@ -159,9 +238,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, api bool) (by
 	if s.tokenOK(requestToken(r)) {
 		return true, true
 	}
-	if s.cookieOK(r) {
-		if !safeMethod(r.Method) && !checkXSRF(r) {
-			s.writeError(w, Errorf(http.StatusForbidden, "'_xsrf' argument missing or not matching the _xsrf cookie (send the X-XSRFToken header)"))
+	if session, ok := s.loginSession(r); ok {
+		if !safeMethod(r.Method) && !s.checkXSRF(r, session) {
+			s.writeError(w, errXSRF)
 			return false, false
 		}
 		return false, true
@@ -197,8 +276,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		s.loginPage(w, r, next, "", http.StatusOK)
 	case http.MethodPost:
-		if !checkXSRF(r) {
-			s.writeError(w, Errorf(http.StatusForbidden, "'_xsrf' argument missing or not matching the _xsrf cookie"))
+		if !s.checkXSRF(r, "") {
+			s.writeError(w, errXSRF)
 			return
 		}
 		pw := r.PostFormValue("password")
@@ -216,7 +295,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, next, msg string, status int) {
-	xsrf := s.xsrfCookie(w, r)
+	xsrf := s.xsrfCookie(w, r, "")
 	label := "Password or token"
 	switch {
 	case s.cfg.PasswordHash == "":

@@ -9,6 +9,8 @@ import (
 // server's own authentication (token, or login cookie with XSRF), or the
 // token the server gave the kernels and terminals it started.
 func (s *Server) control(w http.ResponseWriter, r *http.Request, p string) {
+	// Artifacts and job logs are the users' content: see sandboxCSP.
+	w.Header().Set("Content-Security-Policy", sandboxCSP)
 	if !s.apiTokenOK(requestToken(r)) {
 		if _, ok := s.authorize(w, r, true); !ok {
 			return

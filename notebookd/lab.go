@@ -133,10 +133,11 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, p string) {
 	if !ok {
 		return
 	}
-	if byToken && r.URL.Query().Get("token") != "" && !s.cookieOK(r) {
-		s.setLoginCookie(w, r)
+	session, loggedIn := s.loginSession(r)
+	if byToken && r.URL.Query().Get("token") != "" && !loggedIn {
+		session = s.setLoginCookie(w, r)
 	}
-	s.xsrfCookie(w, r)
+	s.xsrfCookie(w, r, session)
 	s.touch()
 	rest := strings.TrimPrefix(strings.TrimPrefix(p, "lab"), "/")
 	workspace, tree := "", ""

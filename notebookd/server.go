@@ -102,6 +102,7 @@ type Server struct {
 
 	loginMu  sync.Mutex
 	logins   map[string]bool // login cookie values
+	xsrfKey  []byte          // signs the XSRF tokens of login sessions
 	sessions *sessionStore
 
 	remote bool
@@ -153,6 +154,7 @@ func NewServer(cfg Config) (*Server, error) {
 		started:      time.Now().UTC(),
 		lastActivity: time.Now().UTC(),
 		logins:       map[string]bool{},
+		xsrfKey:      randomBytes(32),
 		sessions:     newSessionStore(),
 		remote:       cfg.AllowRemoteAccess || !isLoopbackHost(cfg.IP),
 	}
@@ -282,6 +284,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "dur", time.Since(start))
 	}()
 	w = rw
+	// No response is to be sniffed into another type (an artifact or a
+	// file served as text/plain must not run as HTML or script).
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if !s.remote && !isLoopbackHost(hostOnly(r.Host)) {
 		s.writeError(w, Errorf(http.StatusForbidden, "Host %q is not allowed: start the server with --allow-remote-access to serve other hosts", r.Host))
 		return
@@ -348,8 +353,19 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p string) {
 	}
 }
 
+// sandboxCSP is the Content-Security-Policy of every response of the
+// authenticated routes and the control plane, files of the notebook root
+// (/files/), kernelspec resources and run artifacts among them: an HTML or
+// SVG document opened from them runs its scripts in an opaque origin, so
+// it can neither read this server's cookies nor call its API as the user
+// (its requests carry Origin: null, which serveHTTP refuses). API answers
+// are JSON, which a CSP does not affect. As jupyter_server's FilesHandler,
+// and it may not be framed by other sites either.
+const sandboxCSP = "sandbox allow-scripts; frame-ancestors 'self'"
+
 // api serves the authenticated routes.
 func (s *Server) api(w http.ResponseWriter, r *http.Request, p string) {
+	w.Header().Set("Content-Security-Policy", sandboxCSP)
 	if _, ok := s.authorize(w, r, true); !ok {
 		return
 	}
@@ -486,10 +502,12 @@ func escapePath(p string) string {
 	return strings.Join(parts, "/")
 }
 
-func randomHex(n int) string {
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return b
 }
 
 func hostOnly(hostport string) string {
@@ -510,6 +528,11 @@ func isLoopbackHost(host string) bool {
 }
 
 func (s *Server) originAllowed(r *http.Request, origin string) bool {
+	// The opaque origin of a sandboxed document (a file served under
+	// /files/: see sandboxCSP) or a file:// page is not covered by "*".
+	if origin == "null" {
+		return s.cfg.AllowOrigin == "null"
+	}
 	if s.cfg.AllowOrigin == "*" || origin == s.cfg.AllowOrigin {
 		return true
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferryml/ferry/internal/apihttp"
@@ -24,15 +25,22 @@ type Handler struct {
 	openStore StoreOpener
 	log       *slog.Logger
 	mux       *apihttp.Mux
+	roots     []string // artifact roots, without trailing slashes
 }
 
 // NewHandler returns a Handler over tr; openStore serves the artifact
-// routes (nil: they answer 501).
+// routes (nil: they answer 501). Experiments created through it keep their
+// artifacts under tr's artifact root (when tr has an ArtifactRoot method,
+// as the SQL trackers) or under those of AllowArtifactRoots: a client
+// cannot make the server write anywhere else.
 func NewHandler(tr storage.Tracker, openStore StoreOpener, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
 	h := &Handler{tr: tr, openStore: openStore, log: log}
+	if ar, ok := tr.(artifactRooter); ok {
+		h.AllowArtifactRoots(ar.ArtifactRoot())
+	}
 	h.mux = apihttp.NewMux("tracking API", log, map[string]apihttp.Route{
 		"GET /experiments":                   h.listExperiments,
 		"POST /experiments":                  h.createExperiment,
@@ -90,6 +98,9 @@ func (h *Handler) listExperiments(w http.ResponseWriter, r *http.Request) error 
 func (h *Handler) createExperiment(w http.ResponseWriter, r *http.Request) error {
 	var req createExperimentJSON
 	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := h.checkArtifactLocation(req.ArtifactLocation); err != nil {
 		return err
 	}
 	e, err := h.tr.CreateExperiment(r.Context(), req.Name, req.ArtifactLocation, req.Tags)
@@ -289,6 +300,12 @@ func (h *Handler) runStore(ctx context.Context, id string) (storage.ObjectStore,
 	if err != nil {
 		return nil, err
 	}
+	// Experiments created before artifact roots were enforced (or by a
+	// client of the database itself) may name any location.
+	if len(h.roots) > 0 && !h.allowed(run.ArtifactURI) {
+		return nil, storage.Errorf(storage.Invalid, "run %s keeps its artifacts at %s, outside the artifact roots this server serves (%s): move them under a root and point the experiment's artifact_location there",
+			id, run.ArtifactURI, strings.Join(h.roots, ", "))
+	}
 	return h.openStore(ctx, run.ArtifactURI)
 }
 
@@ -318,7 +335,15 @@ func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer rc.Close()
-	w.Header().Set("Content-Type", info.ContentType)
+	// Artifacts are whatever clients uploaded, with the content type they
+	// chose: a browser must not run an HTML or SVG artifact as a page of
+	// this origin (it would act as the logged-in user), nor sniff one into
+	// such a type. Only types that run no code are shown inline.
+	ct, disp := downloadHeaders(r.PathValue("path"), info.ContentType)
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", disp)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'")
 	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
 	if info.SHA256 != "" {
 		w.Header().Set("X-Ferry-Sha256", info.SHA256)

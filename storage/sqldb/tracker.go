@@ -54,6 +54,10 @@ func New(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*Tracker, er
 	return t, nil
 }
 
+// ArtifactRoot returns the URL under which experiments created without an
+// artifact location keep their artifacts (Options.ArtifactRoot).
+func (t *Tracker) ArtifactRoot() string { return t.root }
+
 // DB returns the underlying database.
 func (t *Tracker) DB() *sql.DB { return t.db }
 
