@@ -183,24 +183,11 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 	if err != nil {
 		return err
 	}
-	// The flags say 0 for no limit; the options, a negative value.
-	off := func(v float64) float64 {
-		if v == 0 {
-			return -1
-		}
-		return v
-	}
 	km, err := kernels.New(kernels.Options{
 		Logger:       log.With("component", "kernels"),
 		CullIdle:     time.Duration(o.cullIdle) * time.Second,
 		CullInterval: time.Duration(o.cullInterval) * time.Second,
-		Limits: kernels.Limits{
-			IOPubDataRate:   off(o.iopubDataRate),
-			IOPubMsgRate:    off(o.iopubMsgRate),
-			RateWindow:      time.Duration(o.rateWindow * float64(time.Second)),
-			MaxMessageBytes: int64(off(float64(o.wsMaxMessage))),
-			QueueBytes:      int(off(float64(o.wsQueue))),
-		},
+		Limits:       o.kernelLimits(),
 	})
 	if err != nil {
 		return err
@@ -269,7 +256,7 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 	}
 	if !o.noTerminals {
 		tm, err = terminals.New(terminals.Options{Logger: log.With("component", "terminals"),
-			MaxMessageBytes: int64(off(float64(o.wsMaxMessage)))})
+			MaxMessageBytes: o.kernelLimits().MaxMessageBytes})
 		if err != nil {
 			_ = km.Close(context.Background())
 			return fmt.Errorf("lab: %w (or start with --no-terminals)", err)
@@ -292,6 +279,24 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		go openBrowser(ctx, srv, log)
 	}
 	return srv.ListenAndServe(ctx)
+}
+
+// kernelLimits are the websocket and IOPub limits of the flags, which say
+// 0 for no limit where the options say a negative value.
+func (o *labOptions) kernelLimits() kernels.Limits {
+	off := func(v float64) float64 {
+		if v == 0 {
+			return -1
+		}
+		return v
+	}
+	return kernels.Limits{
+		IOPubDataRate:   off(o.iopubDataRate),
+		IOPubMsgRate:    off(o.iopubMsgRate),
+		RateWindow:      time.Duration(o.rateWindow * float64(time.Second)),
+		MaxMessageBytes: int64(off(float64(o.wsMaxMessage))),
+		QueueBytes:      int(off(float64(o.wsQueue))),
+	}
 }
 
 // controlPlane routes the jobs routes (/jobs...) to jobsH and everything

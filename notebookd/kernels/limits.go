@@ -30,7 +30,7 @@ type Limits struct {
 	// reads slowly; past it output messages are dropped (with a notice),
 	// and when only messages that must not be dropped are left the client
 	// is disconnected (it reconnects and gets the replay buffer). Default
-	// 32 MiB.
+	// 16 MiB.
 	QueueBytes int
 }
 
@@ -40,7 +40,7 @@ const (
 	DefaultIOPubMsgRate    = 1000
 	DefaultRateWindow      = 3 * time.Second
 	DefaultMaxMessageBytes = 10 << 20
-	DefaultQueueBytes      = 32 << 20
+	DefaultQueueBytes      = 16 << 20
 )
 
 // withDefaults returns l with defaults for zeros and 0 for "no limit".
