@@ -37,6 +37,9 @@ type labOptions struct {
 	port                                                                              int
 	allowRemote, noBrowser, browser, hashPassword, allowHidden, noTerminals           bool
 	cullIdle, cullInterval                                                            int
+	// The websocket and IOPub limits (0: no limit).
+	iopubDataRate, iopubMsgRate, rateWindow float64
+	wsMaxMessage, wsQueue                   int64
 }
 
 func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
@@ -61,6 +64,11 @@ func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
 	fs.BoolVar(&o.noTerminals, "no-terminals", false, "turn JupyterLab's terminals (shells on the server) off")
 	fs.IntVar(&o.cullIdle, "cull-idle-timeout", 0, "shut kernels down after this many `seconds` idle (0: never)")
 	fs.IntVar(&o.cullInterval, "cull-interval", 300, "check for idle kernels every this many `seconds`")
+	fs.Float64Var(&o.iopubDataRate, "iopub-data-rate-limit", kernels.DefaultIOPubDataRate, "the most `bytes` per second of a kernel's stream output sent to its clients, averaged over --rate-limit-window; past it output is dropped, with a notice, until the rate falls under 80% of it (0: no limit)")
+	fs.Float64Var(&o.iopubMsgRate, "iopub-msg-rate-limit", kernels.DefaultIOPubMsgRate, "the most output `messages` per second of a kernel sent to its clients (0: no limit)")
+	fs.Float64Var(&o.rateWindow, "rate-limit-window", kernels.DefaultRateWindow.Seconds(), "the `seconds` the IOPub rates are averaged over")
+	fs.Int64Var(&o.wsMaxMessage, "websocket-max-message-size", kernels.DefaultMaxMessageBytes, "the largest websocket message, in `bytes`, a kernel or terminal client may send (0: no limit)")
+	fs.Int64Var(&o.wsQueue, "websocket-queue-size", kernels.DefaultQueueBytes, "the `bytes` of kernel messages queued for one slow websocket client; past it output is dropped, with a notice, and a client that still falls behind is disconnected (0: no limit)")
 	fs.StringVar(&o.labAssets, "lab-assets", "", "the `directory` of the built JupyterLab app (default $FERRY_LAB_ASSETS)")
 	fs.StringVar(&o.trackingURL, "tracking-url", "", "the tracking store: sqlite:///path/ferry.db or postgres://user@host:port/db (default $FERRY_TRACKING_URL, else ferry.db in the data directory)")
 	fs.StringVar(&o.artifactsURL, "artifacts-url", "", "where runs keep artifacts: file:///dir or s3://bucket/prefix (default $FERRY_ARTIFACTS_URL, else artifacts/ in the data directory; required with PostgreSQL)")
@@ -143,6 +151,12 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 	if o.cullIdle < 0 || o.cullInterval < 0 {
 		return notebookd.Config{}, errors.New("lab: --cull-idle-timeout and --cull-interval must not be negative")
 	}
+	if o.iopubDataRate < 0 || o.iopubMsgRate < 0 || o.wsMaxMessage < 0 || o.wsQueue < 0 {
+		return notebookd.Config{}, errors.New("lab: --iopub-data-rate-limit, --iopub-msg-rate-limit, --websocket-max-message-size and --websocket-queue-size must not be negative (0 turns a limit off)")
+	}
+	if o.rateWindow <= 0 {
+		return notebookd.Config{}, errors.New("lab: --rate-limit-window must be more than 0 seconds (turn the limits off with --iopub-data-rate-limit=0 --iopub-msg-rate-limit=0)")
+	}
 	return notebookd.Config{
 		IP:                o.ip,
 		Port:              o.port,
@@ -173,6 +187,7 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		Logger:       log.With("component", "kernels"),
 		CullIdle:     time.Duration(o.cullIdle) * time.Second,
 		CullInterval: time.Duration(o.cullInterval) * time.Second,
+		Limits:       o.kernelLimits(),
 	})
 	if err != nil {
 		return err
@@ -240,7 +255,8 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		}
 	}
 	if !o.noTerminals {
-		tm, err = terminals.New(terminals.Options{Logger: log.With("component", "terminals")})
+		tm, err = terminals.New(terminals.Options{Logger: log.With("component", "terminals"),
+			MaxMessageBytes: o.kernelLimits().MaxMessageBytes})
 		if err != nil {
 			_ = km.Close(context.Background())
 			return fmt.Errorf("lab: %w (or start with --no-terminals)", err)
@@ -263,6 +279,24 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 		go openBrowser(ctx, srv, log)
 	}
 	return srv.ListenAndServe(ctx)
+}
+
+// kernelLimits are the websocket and IOPub limits of the flags, which say
+// 0 for no limit where the options say a negative value.
+func (o *labOptions) kernelLimits() kernels.Limits {
+	off := func(v float64) float64 {
+		if v == 0 {
+			return -1
+		}
+		return v
+	}
+	return kernels.Limits{
+		IOPubDataRate:   off(o.iopubDataRate),
+		IOPubMsgRate:    off(o.iopubMsgRate),
+		RateWindow:      time.Duration(o.rateWindow * float64(time.Second)),
+		MaxMessageBytes: int64(off(float64(o.wsMaxMessage))),
+		QueueBytes:      int(off(float64(o.wsQueue))),
+	}
 }
 
 // controlPlane routes the jobs routes (/jobs...) to jobsH and everything

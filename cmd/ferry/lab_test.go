@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryml/ferry/notebookd"
+	"github.com/ferryml/ferry/notebookd/kernels"
 )
 
 func TestLabHelp(t *testing.T) {
@@ -20,7 +22,8 @@ func TestLabHelp(t *testing.T) {
 	}
 	for _, f := range []string{"-ip", "-port", "-root", "-notebook-dir", "-token", "-password", "-password-hash", "-hash-password", "-no-terminals",
 		"-base-url", "-no-browser", "-browser", "-data-dir", "-allow-origin", "-allow-remote-access",
-		"-cull-idle-timeout", "-cull-interval", "-lab-assets", "-log-level"} {
+		"-cull-idle-timeout", "-cull-interval", "-lab-assets", "-log-level",
+		"-iopub-data-rate-limit", "-iopub-msg-rate-limit", "-rate-limit-window", "-websocket-max-message-size", "-websocket-queue-size"} {
 		if !strings.Contains(stderr.String(), "  "+f) {
 			t.Errorf("--help does not document %s", f)
 		}
@@ -66,5 +69,39 @@ func TestLabConfig(t *testing.T) {
 	}
 	if err := runLab(context.Background(), []string{"extra"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Error("extra arguments accepted")
+	}
+}
+
+func TestLabLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		want    kernels.Limits
+		wantErr bool
+	}{
+		{"defaults", nil, kernels.Limits{IOPubDataRate: 1e6, IOPubMsgRate: 1000, RateWindow: 3 * time.Second,
+			MaxMessageBytes: 10 << 20, QueueBytes: 16 << 20}, false},
+		{"0 is off", []string{"--iopub-data-rate-limit=0", "--iopub-msg-rate-limit=0", "--websocket-max-message-size=0",
+			"--websocket-queue-size=0", "--rate-limit-window=0.5"},
+			kernels.Limits{IOPubDataRate: -1, IOPubMsgRate: -1, RateWindow: 500 * time.Millisecond, MaxMessageBytes: -1, QueueBytes: -1}, false},
+		{"negative", []string{"--iopub-data-rate-limit=-1"}, kernels.Limits{}, true},
+		{"no window", []string{"--rate-limit-window=0"}, kernels.Limits{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("FERRY_DATA_DIR", "/data")
+			fs, o := labFlags(&bytes.Buffer{})
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			_, err := o.config(nil, nil)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("config: %v, want an error %v", err, tc.wantErr)
+			}
+			if err == nil {
+				if got := o.kernelLimits(); got != tc.want {
+					t.Errorf("limits %+v, want %+v", got, tc.want)
+				}
+			}
+		})
 	}
 }

@@ -47,6 +47,7 @@ type kern struct {
 	lastActivity time.Time
 	clients      map[*client]struct{}
 	replay       map[string]*replayBuf // iopub kept for disconnected sessions
+	iopubLimit   *rateLimiter          // made on the first message
 	restarts     int                   // consecutive automatic restarts
 	stopping     bool
 }
@@ -367,26 +368,33 @@ func (k *kern) fromKernel(p *proc, channel string, frames [][]byte) {
 	k.dispatch(m)
 }
 
-// dispatch sends m to the clients it is for, and into the replay buffers.
+// dispatch sends m to the clients it is for, and into the replay buffers,
+// through the IOPub rate limit.
 func (k *kern) dispatch(m *msg) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.iopubLimit == nil {
+		k.iopubLimit = &rateLimiter{limits: k.m.opts.Limits.withDefaults()}
+	}
+	now := time.Now()
+	for _, x := range k.iopubLimit.filter(k, m, now) {
+		k.deliverLocked(x, now)
+	}
+}
+
+func (k *kern) deliverLocked(m *msg, now time.Time) {
 	for c := range k.clients {
 		if m.channel == "iopub" || c.hasSession(m.parentSession) {
 			c.enqueue(m)
 		}
 	}
-	now := time.Now()
 	for s, b := range k.replay {
 		if now.Sub(b.since) > replayTTL {
 			delete(k.replay, s)
 			continue
 		}
 		if m.channel == "iopub" || m.parentSession == s {
-			b.msgs = append(b.msgs, m)
-			if len(b.msgs) > replayMax {
-				b.msgs = b.msgs[len(b.msgs)-replayMax:]
-			}
+			b.add(m)
 		}
 	}
 }

@@ -52,6 +52,9 @@ type Options struct {
 	// CullInterval is how often culling runs (default 5 minutes, at most
 	// CullIdle/2).
 	CullInterval time.Duration
+	// Limits bound the websocket clients' queues, their messages and the
+	// IOPub rates (zero: the defaults).
+	Limits Limits
 }
 
 // Tunables (variables so tests can shorten them).

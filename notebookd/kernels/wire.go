@@ -22,7 +22,7 @@ type msg struct {
 
 	// parsed from header and parent
 	msgID, msgType, session string
-	parentSession           string
+	parentID, parentSession string
 }
 
 type hdrFields struct {
@@ -56,7 +56,7 @@ func (m *msg) parseHeaders(checkBody bool) error {
 	if err := json.Unmarshal(m.parent, &p); err != nil {
 		return fmt.Errorf("bad parent header: %w", err)
 	}
-	m.parentSession = p.Session
+	m.parentID, m.parentSession = p.MsgID, p.Session
 	for _, part := range [][]byte{m.metadata, m.content} {
 		if checkBody && !json.Valid(part) {
 			return errors.New("metadata or content is not valid JSON")

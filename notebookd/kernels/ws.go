@@ -3,12 +3,12 @@ package kernels
 import (
 	"encoding/json"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/ferryml/ferry/notebookd"
+	"github.com/ferryml/ferry/notebookd/internal/wsqueue"
 )
 
 var upgrader = websocket.Upgrader{
@@ -19,90 +19,79 @@ var upgrader = websocket.Upgrader{
 	WriteBufferSize:   64 << 10,
 }
 
+// writeWait bounds the write of one websocket message: a client that does
+// not read for that long is disconnected (a variable so tests can shorten
+// it).
+var writeWait = time.Minute
+
 // client is one websocket connection to a kernel.
 type client struct {
 	k         *kern
 	ws        *websocket.Conn
+	q         *wsqueue.Conn[*msg]
 	v1        bool
 	sessionID string
 
 	// guarded by k.mu
 	sessions map[string]bool
-
-	qmu    sync.Mutex
-	queue  []*msg
-	unsent []*msg // what the writer could not send before it stopped
-	wake   chan struct{}
-	closed bool
-	done   chan struct{}
 }
 
+// replayBuf keeps the iopub (and the replies) for a session that
+// disconnected, to send when it reconnects.
 type replayBuf struct {
 	since time.Time
-	msgs  []*msg
+	buf   *wsqueue.Buffer[*msg]
+}
+
+func newReplayBuf() *replayBuf {
+	return &replayBuf{since: time.Now(), buf: wsqueue.NewBuffer(wsqueue.Limits{Items: replayMax, Bytes: replayMaxBytes}, isOutput)}
+}
+
+// add keeps m, dropping output first, then the oldest messages, past the
+// limits.
+func (b *replayBuf) add(m *msg) {
+	if !b.buf.Push(m, msgSize(m)) {
+		b.buf.DropOldest()
+	}
 }
 
 func (c *client) hasSession(s string) bool { return s != "" && (s == c.sessionID || c.sessions[s]) }
 
-func (c *client) enqueue(m *msg) {
-	c.qmu.Lock()
-	if !c.closed {
-		c.queue = append(c.queue, m)
+// enqueue queues m for the client (nothing once it is closed).
+func (c *client) enqueue(m *msg) { c.q.Send(m) }
+
+// close makes the writer send what is queued and a close frame, and end
+// the connection.
+func (c *client) close() { c.q.Close(websocket.CloseNormalClosure, "kernel shut down") }
+
+// encode is the websocket message of m in the client's protocol.
+func (c *client) encode(m *msg) (int, []byte) {
+	if c.v1 {
+		return websocket.BinaryMessage, encodeV1(m)
 	}
-	c.qmu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	bin, b := encodeLegacy(m)
+	if bin {
+		return websocket.BinaryMessage, b
 	}
+	return websocket.TextMessage, b
 }
 
-// close makes the writer send a close frame and end the connection.
-func (c *client) close() {
-	c.qmu.Lock()
-	c.closed = true
-	c.qmu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *client) writeLoop() {
-	defer close(c.done)
-	defer c.ws.Close()
-	for {
-		c.qmu.Lock()
-		q, closed := c.queue, c.closed
-		c.queue = nil
-		c.qmu.Unlock()
-		for i, m := range q {
-			var err error
-			if c.v1 {
-				err = c.ws.WriteMessage(websocket.BinaryMessage, encodeV1(m))
-			} else {
-				bin, b := encodeLegacy(m)
-				typ := websocket.TextMessage
-				if bin {
-					typ = websocket.BinaryMessage
-				}
-				err = c.ws.WriteMessage(typ, b)
-			}
-			if err != nil {
-				c.qmu.Lock()
-				c.closed = true
-				c.unsent = append(q[i:len(q):len(q)], c.queue...)
-				c.queue = nil
-				c.qmu.Unlock()
-				return
-			}
-		}
-		if closed {
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "kernel shut down"), time.Now().Add(time.Second))
-			return
-		}
-		if len(q) == 0 {
-			<-c.wake
-		}
+func (c *client) queueOptions(l Limits) wsqueue.Options[*msg] {
+	return wsqueue.Options[*msg]{
+		Encode:    c.encode,
+		Size:      msgSize,
+		Limits:    wsqueue.Limits{Bytes: l.QueueBytes},
+		Droppable: isOutput,
+		Notice: func(d wsqueue.Dropped[*msg]) *msg {
+			c.k.m.log.Warn("kernel websocket reads too slowly; dropped output", "kernel", c.k.id, "session", c.sessionID,
+				"messages", d.Items, "bytes", d.Bytes)
+			return c.k.slowNotice(d.Items, d.Bytes, d.Last)
+		},
+		WriteWait: writeWait,
+		OnOverflow: func(n, bytes int) {
+			c.k.m.log.Warn("kernel websocket reads too slowly; disconnecting it", "kernel", c.k.id, "session", c.sessionID,
+				"queued_messages", n, "queued_bytes", bytes)
+		},
 	}
 }
 
@@ -129,20 +118,24 @@ func (m *Manager) ServeChannels(w http.ResponseWriter, r *http.Request, id strin
 	if err != nil {
 		return // Upgrade answered the error
 	}
-	c := &client{k: k, ws: ws, v1: v1, sessionID: r.URL.Query().Get("session_id"), sessions: map[string]bool{},
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	limits := m.opts.Limits.withDefaults()
+	if limits.MaxMessageBytes > 0 {
+		ws.SetReadLimit(limits.MaxMessageBytes)
+	}
+	c := &client{k: k, ws: ws, v1: v1, sessionID: r.URL.Query().Get("session_id"), sessions: map[string]bool{}}
 	k.mu.Lock()
+	var replay *wsqueue.Buffer[*msg]
 	if b := k.replay[c.sessionID]; b != nil && c.sessionID != "" {
 		delete(k.replay, c.sessionID)
 		if time.Since(b.since) <= replayTTL {
-			c.queue = b.msgs
+			replay = b.buf
 		}
 	}
+	c.q = wsqueue.New(ws, c.queueOptions(limits), replay)
 	k.clients[c] = struct{}{}
 	k.lastActivity = time.Now()
 	stopping := k.stopping
 	k.mu.Unlock()
-	go c.writeLoop()
 	if stopping {
 		c.close()
 	}
@@ -160,25 +153,28 @@ func (m *Manager) ServeChannels(w http.ResponseWriter, r *http.Request, id strin
 			other = other || o.sessionID == c.sessionID
 		}
 		if !other {
-			buf = &replayBuf{since: time.Now()}
+			buf = newReplayBuf()
 			k.replay[c.sessionID] = buf
 		}
 	}
 	k.mu.Unlock()
 	c.close()
-	<-c.done
-	if buf != nil {
-		c.qmu.Lock()
-		unsent := c.unsent
-		c.qmu.Unlock()
-		if len(unsent) > 0 {
-			k.mu.Lock()
-			buf.msgs = append(unsent, buf.msgs...)
-			if len(buf.msgs) > replayMax {
-				buf.msgs = buf.msgs[len(buf.msgs)-replayMax:]
-			}
-			k.mu.Unlock()
+	unsent, dropped := c.q.Unsent()
+	if buf != nil && (len(unsent) > 0 || dropped.Items > 0) {
+		k.mu.Lock()
+		// What the writer could not send goes before what came since.
+		nb := newReplayBuf()
+		if dropped.Items > 0 {
+			nb.add(k.slowNotice(dropped.Items, dropped.Bytes, dropped.Last))
 		}
+		for _, m := range unsent {
+			nb.add(m)
+		}
+		for _, m := range buf.buf.Drain() {
+			nb.add(m)
+		}
+		buf.buf = nb.buf
+		k.mu.Unlock()
 	}
 	m.log.Debug("kernel websocket closed", "kernel", id, "session", c.sessionID)
 }
@@ -227,7 +223,7 @@ func (c *client) readLoop() {
 			select {
 			case <-ready:
 			case <-t.C:
-			case <-c.done:
+			case <-c.q.Done():
 				t.Stop()
 				return
 			}

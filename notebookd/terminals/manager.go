@@ -28,7 +28,12 @@ type Options struct {
 	// HistoryBytes bounds the output kept to replay to a websocket that
 	// attaches (default 64 KiB).
 	HistoryBytes int
-	Logger       *slog.Logger
+	// MaxMessageBytes bounds a websocket message from a client (a paste is
+	// one stdin message); a larger one closes the connection with 1009
+	// (message too big). Default DefaultMaxMessageBytes; negative: no
+	// bound.
+	MaxMessageBytes int64
+	Logger          *slog.Logger
 }
 
 // DefaultHistoryBytes is the default of Options.HistoryBytes.
@@ -41,7 +46,9 @@ type Manager struct {
 	base    []string // Options.Env
 	env     []string
 	history int
-	log     *slog.Logger
+	// maxMessage is Options.MaxMessageBytes; 0: no bound.
+	maxMessage int64
+	log        *slog.Logger
 
 	mu     sync.Mutex
 	terms  map[string]*term
@@ -58,6 +65,12 @@ func New(opts Options) (*Manager, error) {
 	}
 	if m.history <= 0 {
 		m.history = DefaultHistoryBytes
+	}
+	switch m.maxMessage = opts.MaxMessageBytes; {
+	case m.maxMessage == 0:
+		m.maxMessage = DefaultMaxMessageBytes
+	case m.maxMessage < 0:
+		m.maxMessage = 0
 	}
 	if len(m.shell) == 0 {
 		for _, sh := range []string{os.Getenv("SHELL"), "/bin/bash", "/bin/sh"} {

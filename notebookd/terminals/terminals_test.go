@@ -601,3 +601,36 @@ func TestPageConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestOversizedMessageRefused: a websocket message over the limit (by
+// default Tornado's 10 MiB) closes the connection with 1009 instead of
+// being read into memory; the terminal lives on for other clients.
+func TestOversizedMessageRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	name := e.create("")
+	c := e.attach(name)
+	w, err := c.c.NextWriter(websocket.TextMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := []byte(strings.Repeat(" ", 1<<20))
+	for sent := 0; sent <= terminals.DefaultMaxMessageBytes; sent += len(chunk) {
+		if _, err := w.Write(chunk); err != nil {
+			break // the server closed early
+		}
+	}
+	w.Close()
+	for {
+		_, _, err := c.c.ReadMessage()
+		if err == nil {
+			continue // output of the shell's start
+		}
+		if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+			t.Fatalf("after a message over %d bytes: %v, want close 1009 (message too big)", terminals.DefaultMaxMessageBytes, err)
+		}
+		break
+	}
+	d := e.attach(name)
+	d.send("stdin", "echo still-$((40+2))\r")
+	d.untilText("still-42")
+}

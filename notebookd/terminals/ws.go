@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
 
 	"github.com/ferryml/ferry/notebookd"
+	"github.com/ferryml/ferry/notebookd/internal/wsqueue"
 )
 
 var upgrader = websocket.Upgrader{
@@ -21,9 +21,9 @@ var upgrader = websocket.Upgrader{
 }
 
 const (
-	// maxMessage bounds a message from a client (a large paste is one
-	// stdin message).
-	maxMessage = 16 << 20
+	// DefaultMaxMessageBytes is the default of Options.MaxMessageBytes:
+	// Tornado's websocket_max_message_size, which Jupyter Server uses.
+	DefaultMaxMessageBytes = 10 << 20
 	// maxQueued bounds the output queued for a slow client; past it the
 	// client is disconnected (it gets the history when it reconnects).
 	maxQueued = 8 << 20
@@ -36,70 +36,26 @@ const (
 type client struct {
 	t  *term
 	ws *websocket.Conn
+	q  *wsqueue.Conn[[]byte]
 
 	size unix.Winsize // guarded by t.mu
-
-	qmu    sync.Mutex
-	queue  [][]byte
-	queued int
-	closed bool
-	wake   chan struct{}
-	done   chan struct{} // closed when writeLoop returned
 }
 
 // send queues a frame.
-func (c *client) send(frame []byte) {
-	c.qmu.Lock()
-	switch {
-	case c.closed:
-	case c.queued+len(frame) > maxQueued:
-		c.t.m.log.Warn("terminal websocket too slow, disconnecting it", "name", c.t.name, "queued", c.queued)
-		c.closed = true
-	default:
-		c.queue = append(c.queue, frame)
-		c.queued += len(frame)
-	}
-	c.qmu.Unlock()
-	c.signal()
-}
+func (c *client) send(frame []byte) { c.q.Send(frame) }
 
-// close makes writeLoop send what is queued and a close frame.
-func (c *client) close() {
-	c.qmu.Lock()
-	c.closed = true
-	c.qmu.Unlock()
-	c.signal()
-}
+// close makes the writer send what is queued and a close frame.
+func (c *client) close() { c.q.Close(websocket.CloseNormalClosure, "") }
 
-func (c *client) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *client) writeLoop() {
-	defer close(c.done)
-	defer c.ws.Close()
-	for {
-		c.qmu.Lock()
-		q, closed := c.queue, c.closed
-		c.queue, c.queued = nil, 0
-		c.qmu.Unlock()
-		for _, frame := range q {
-			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
-				c.close()
-				return
-			}
-		}
-		if closed {
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-			return
-		}
-		if len(q) == 0 {
-			<-c.wake
-		}
+func (c *client) queueOptions() wsqueue.Options[[]byte] {
+	return wsqueue.Options[[]byte]{
+		Encode:    func(frame []byte) (int, []byte) { return websocket.TextMessage, frame },
+		Size:      func(frame []byte) int { return len(frame) },
+		Limits:    wsqueue.Limits{Bytes: maxQueued},
+		WriteWait: writeWait,
+		OnOverflow: func(_, bytes int) {
+			c.t.m.log.Warn("terminal websocket too slow, disconnecting it", "name", c.t.name, "queued", bytes)
+		},
 	}
 }
 
@@ -116,9 +72,11 @@ func (m *Manager) ServeWebsocket(w http.ResponseWriter, r *http.Request, name st
 	if err != nil {
 		return // Upgrade answered the error
 	}
-	ws.SetReadLimit(maxMessage)
-	c := &client{t: t, ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go c.writeLoop()
+	if m.maxMessage > 0 {
+		ws.SetReadLimit(m.maxMessage)
+	}
+	c := &client{t: t, ws: ws}
+	c.q = wsqueue.New(ws, c.queueOptions(), nil)
 	t.mu.Lock()
 	c.send(encodeFrame("setup", struct{}{}))
 	if t.ended {
@@ -135,7 +93,7 @@ func (m *Manager) ServeWebsocket(w http.ResponseWriter, r *http.Request, name st
 	m.log.Debug("terminal websocket connected", "name", name, "remote", r.RemoteAddr)
 	c.readLoop()
 	c.close()
-	<-c.done
+	<-c.q.Done()
 	t.mu.Lock()
 	delete(t.clients, c)
 	t.resizeLocked()

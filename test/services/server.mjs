@@ -130,13 +130,14 @@ export function recordingWebSocket(sockets, { legacy = false } = {}) {
  * A running notebookd. Call `await Server.start()`, then `await server.stop()`.
  */
 export class Server {
-  static async start() {
+  static async start({ args = [] } = {}) {
     const s = new Server();
-    await s._start();
+    await s._start(args);
     return s;
   }
 
-  async _start() {
+  /** args: more flags for `ferry lab`. */
+  async _start(args) {
     this.bin = ferryBin();
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-services-'));
     this.root = path.join(this.tmp, 'root');
@@ -173,7 +174,7 @@ export class Server {
     this.proc = spawn(
       this.bin,
       ['lab', '--ip', '127.0.0.1', '--port', String(this.port), '--token', this.token, '--root', this.root,
-        '--data-dir', path.join(this.tmp, 'data'), '--no-browser', '--log-level', 'debug'],
+        '--data-dir', path.join(this.tmp, 'data'), '--no-browser', '--log-level', 'debug', ...args],
       { env, cwd: this.root, stdio: ['ignore', log, log] }
     );
     fs.closeSync(log);
