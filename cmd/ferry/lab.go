@@ -37,6 +37,7 @@ type labOptions struct {
 	port                                                                              int
 	allowRemote, noBrowser, browser, hashPassword, allowHidden, noTerminals           bool
 	cullIdle, cullInterval                                                            int
+	maxConnsPerClient, jobsMaxReplicas                                                int
 }
 
 func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
@@ -61,10 +62,12 @@ func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
 	fs.BoolVar(&o.noTerminals, "no-terminals", false, "turn JupyterLab's terminals (shells on the server) off")
 	fs.IntVar(&o.cullIdle, "cull-idle-timeout", 0, "shut kernels down after this many `seconds` idle (0: never)")
 	fs.IntVar(&o.cullInterval, "cull-interval", 300, "check for idle kernels every this many `seconds`")
+	fs.IntVar(&o.maxConnsPerClient, "max-connections-per-client", notebookd.DefaultMaxConnsPerClient, "the most `connections` one client address (loopback included) may hold open at once; more are answered 503 (0: no cap)")
 	fs.StringVar(&o.labAssets, "lab-assets", "", "the `directory` of the built JupyterLab app (default $FERRY_LAB_ASSETS)")
 	fs.StringVar(&o.trackingURL, "tracking-url", "", "the tracking store: sqlite:///path/ferry.db or postgres://user@host:port/db (default $FERRY_TRACKING_URL, else ferry.db in the data directory)")
 	fs.StringVar(&o.artifactsURL, "artifacts-url", "", "where runs keep artifacts: file:///dir or s3://bucket/prefix (default $FERRY_ARTIFACTS_URL, else artifacts/ in the data directory; required with PostgreSQL)")
 	fs.StringVar(&o.jobsBackend, "jobs-backend", "local", "where training jobs run: local (processes on this machine) or kube (Kubeflow training operator jobs on a Kubernetes cluster)")
+	fs.IntVar(&o.jobsMaxReplicas, "jobs-max-replicas", local.DefaultMaxReplicas, "with --jobs-backend local: the most `replicas` (processes) one job may ask for")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "with --jobs-backend kube: the kubeconfig `file` (default as kubectl: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fs.StringVar(&o.kubeNamespace, "kube-namespace", "", "with --jobs-backend kube: the `namespace` of jobs (default: the kubeconfig context's)")
 	fs.StringVar(&o.kubeImage, "kube-image", "", "with --jobs-backend kube: the container `image` of jobs that name none")
@@ -143,6 +146,16 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 	if o.cullIdle < 0 || o.cullInterval < 0 {
 		return notebookd.Config{}, errors.New("lab: --cull-idle-timeout and --cull-interval must not be negative")
 	}
+	if o.maxConnsPerClient < 0 {
+		return notebookd.Config{}, errors.New("lab: --max-connections-per-client must not be negative (0 turns the cap off)")
+	}
+	if o.jobsMaxReplicas < 1 {
+		return notebookd.Config{}, errors.New("lab: --jobs-max-replicas must be at least 1")
+	}
+	maxConns := o.maxConnsPerClient
+	if maxConns == 0 {
+		maxConns = -1 // no cap
+	}
 	return notebookd.Config{
 		IP:                o.ip,
 		Port:              o.port,
@@ -151,6 +164,7 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 		PasswordHash:      o.passwordHash,
 		AllowOrigin:       o.allowOrigin,
 		AllowRemoteAccess: o.allowRemote,
+		MaxConnsPerClient: maxConns,
 		LabAssetsDir:      o.labAssets,
 		DataDir:           o.dataDir,
 		Version:           version,
@@ -208,7 +222,8 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 	)
 	switch o.jobsBackend {
 	case "local":
-		lb, err := local.New(ctx, local.Options{Dir: filepath.Join(o.dataDir, "jobs"), Tracker: tr, Logger: log.With("component", "jobs")})
+		lb, err := local.New(ctx, local.Options{Dir: filepath.Join(o.dataDir, "jobs"), Tracker: tr, Logger: log.With("component", "jobs"),
+			MaxReplicas: o.jobsMaxReplicas})
 		if err != nil {
 			_ = km.Close(context.Background())
 			return fmt.Errorf("lab: jobs: %w", err)
