@@ -16,6 +16,7 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request, p string) {
 			return
 		}
 	}
+	liftDeadlines(w)
 	s.touch()
 	if s.cfg.Control == nil {
 		s.writeError(w, Errorf(http.StatusNotFound, "this server has no control plane"))

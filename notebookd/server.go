@@ -2,6 +2,7 @@ package notebookd
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -57,6 +58,22 @@ type Config struct {
 	// rebinding). It is implied when IP is not a loopback address, as in
 	// Jupyter Server.
 	AllowRemoteAccess bool
+
+	// ReadTimeout bounds reading a request that is not authenticated,
+	// headers and body (DefaultReadTimeout when 0; none when negative).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing the answer to a request that is not
+	// authenticated (DefaultWriteTimeout when 0; none when negative).
+	// Authenticated requests (the API, websockets, downloads) have no read
+	// or write deadline.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for its next
+	// request (DefaultIdleTimeout when 0; none when negative).
+	IdleTimeout time.Duration
+	// MaxConnsPerClient caps the connections open at once from one client
+	// address, loopback included; more are answered 503 and closed
+	// (DefaultMaxConnsPerClient when 0; no cap when negative).
+	MaxConnsPerClient int
 
 	// LabAssetsDir is the directory of the built JupyterLab app
 	// (index.html, static files, schemas/, themes/). Empty: /lab answers
@@ -232,11 +249,11 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 			fmt.Fprintln(s.cfg.Out, "    (log in with the configured password)")
 		}
 	}
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	if s.cfg.MaxConnsPerClient >= 0 {
+		ln = newLimitListener(ln, cmp.Or(s.cfg.MaxConnsPerClient, DefaultMaxConnsPerClient), s.log)
 	}
+	srv := s.httpServer()
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -329,6 +346,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p string) {
 		}
 		http.Redirect(w, r, target, http.StatusFound)
 	case p == "login":
+		r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 		s.handleLogin(w, r)
 	case p == "logout":
 		s.handleLogout(w, r)
@@ -369,6 +387,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, p string) {
 	if _, ok := s.authorize(w, r, true); !ok {
 		return
 	}
+	liftDeadlines(w)
 	s.touch()
 	var err error
 	switch {

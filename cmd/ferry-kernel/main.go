@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/traefik/yaegi/interp"
 
@@ -42,7 +43,12 @@ var version = "0.1.0-dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	if err := runKernel(ctx, os.Args[1:], os.Stderr); err != nil {
+	ctx, orphaned := watchParent(ctx, time.Second, slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "kernel"))
+	err := runKernel(ctx, os.Args[1:], os.Stderr)
+	if orphaned() {
+		killGroup() // the kernel too: nobody waits for its exit status
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}

@@ -40,6 +40,7 @@ type labOptions struct {
 	// The websocket and IOPub limits (0: no limit).
 	iopubDataRate, iopubMsgRate, rateWindow float64
 	wsMaxMessage, wsQueue                   int64
+	maxConnsPerClient, jobsMaxReplicas      int
 }
 
 func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
@@ -69,10 +70,12 @@ func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
 	fs.Float64Var(&o.rateWindow, "rate-limit-window", kernels.DefaultRateWindow.Seconds(), "the `seconds` the IOPub rates are averaged over")
 	fs.Int64Var(&o.wsMaxMessage, "websocket-max-message-size", kernels.DefaultMaxMessageBytes, "the largest websocket message, in `bytes`, a kernel or terminal client may send (0: no limit)")
 	fs.Int64Var(&o.wsQueue, "websocket-queue-size", kernels.DefaultQueueBytes, "the `bytes` of kernel messages queued for one slow websocket client; past it output is dropped, with a notice, and a client that still falls behind is disconnected (0: no limit)")
+	fs.IntVar(&o.maxConnsPerClient, "max-connections-per-client", notebookd.DefaultMaxConnsPerClient, "the most `connections` one client address (loopback included) may hold open at once; more are answered 503 (0: no cap)")
 	fs.StringVar(&o.labAssets, "lab-assets", "", "the `directory` of the built JupyterLab app (default $FERRY_LAB_ASSETS)")
 	fs.StringVar(&o.trackingURL, "tracking-url", "", "the tracking store: sqlite:///path/ferry.db or postgres://user@host:port/db (default $FERRY_TRACKING_URL, else ferry.db in the data directory)")
 	fs.StringVar(&o.artifactsURL, "artifacts-url", "", "where runs keep artifacts: file:///dir or s3://bucket/prefix (default $FERRY_ARTIFACTS_URL, else artifacts/ in the data directory; required with PostgreSQL)")
 	fs.StringVar(&o.jobsBackend, "jobs-backend", "local", "where training jobs run: local (processes on this machine) or kube (Kubeflow training operator jobs on a Kubernetes cluster)")
+	fs.IntVar(&o.jobsMaxReplicas, "jobs-max-replicas", local.DefaultMaxReplicas, "with --jobs-backend local: the most `replicas` (processes) one job may ask for")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "with --jobs-backend kube: the kubeconfig `file` (default as kubectl: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fs.StringVar(&o.kubeNamespace, "kube-namespace", "", "with --jobs-backend kube: the `namespace` of jobs (default: the kubeconfig context's)")
 	fs.StringVar(&o.kubeImage, "kube-image", "", "with --jobs-backend kube: the container `image` of jobs that name none")
@@ -157,6 +160,16 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 	if o.rateWindow <= 0 {
 		return notebookd.Config{}, errors.New("lab: --rate-limit-window must be more than 0 seconds (turn the limits off with --iopub-data-rate-limit=0 --iopub-msg-rate-limit=0)")
 	}
+	if o.maxConnsPerClient < 0 {
+		return notebookd.Config{}, errors.New("lab: --max-connections-per-client must not be negative (0 turns the cap off)")
+	}
+	if o.jobsMaxReplicas < 1 {
+		return notebookd.Config{}, errors.New("lab: --jobs-max-replicas must be at least 1")
+	}
+	maxConns := o.maxConnsPerClient
+	if maxConns == 0 {
+		maxConns = -1 // no cap
+	}
 	return notebookd.Config{
 		IP:                o.ip,
 		Port:              o.port,
@@ -165,6 +178,7 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 		PasswordHash:      o.passwordHash,
 		AllowOrigin:       o.allowOrigin,
 		AllowRemoteAccess: o.allowRemote,
+		MaxConnsPerClient: maxConns,
 		LabAssetsDir:      o.labAssets,
 		DataDir:           o.dataDir,
 		Version:           version,
@@ -223,7 +237,8 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 	)
 	switch o.jobsBackend {
 	case "local":
-		lb, err := local.New(ctx, local.Options{Dir: filepath.Join(o.dataDir, "jobs"), Tracker: tr, Logger: log.With("component", "jobs")})
+		lb, err := local.New(ctx, local.Options{Dir: filepath.Join(o.dataDir, "jobs"), Tracker: tr, Logger: log.With("component", "jobs"),
+			MaxReplicas: o.jobsMaxReplicas})
 		if err != nil {
 			_ = km.Close(context.Background())
 			return fmt.Errorf("lab: jobs: %w", err)

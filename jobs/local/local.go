@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +36,10 @@ const (
 	// DefaultBackoffLimit is the number of restarts allowed when the spec
 	// leaves RunPolicy.BackoffLimit nil, as for a Kubernetes Job.
 	DefaultBackoffLimit = 6
-	maxRestartDelay     = time.Minute
+	// DefaultMaxReplicas is the most replicas (processes) one job may ask
+	// for, so that a mistyped count cannot fork-bomb the machine.
+	DefaultMaxReplicas = 64
+	maxRestartDelay    = time.Minute
 )
 
 // Options configure a Backend.
@@ -63,6 +67,9 @@ type Options struct {
 	// replicas this Backend did not start are checked. Default
 	// DefaultPollInterval.
 	PollInterval time.Duration
+	// MaxReplicas is the most replicas, of all roles together, one job may
+	// ask for; Submit refuses more. Default DefaultMaxReplicas.
+	MaxReplicas int
 }
 
 // Backend runs jobs as local processes. Each replica is a process in its own
@@ -163,6 +170,9 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
 	}
+	if opts.MaxReplicas <= 0 {
+		opts.MaxReplicas = DefaultMaxReplicas
+	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b := &Backend{
 		opts: opts, log: opts.Logger.With("component", "jobs/local"), ctx: bctx, cancel: cancel,
@@ -246,11 +256,28 @@ func logName(t jobs.ReplicaType, index int) string {
 	return strings.ToLower(jobs.ReplicaID(t, index)) + ".log"
 }
 
+// totalReplicas is spec.TotalReplicas, saturating instead of overflowing
+// (a count near the largest int must not wrap round to a small one).
+func totalReplicas(spec *jobs.Spec) int {
+	n := 0
+	for _, r := range spec.Replicas {
+		if r.Replicas > math.MaxInt-n {
+			return math.MaxInt
+		}
+		n += r.Replicas
+	}
+	return n
+}
+
 // Submit validates spec, records the job, creates its tracking run and
 // starts its replicas in the background.
 func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) {
 	if err := spec.Validate(); err != nil {
 		return jobs.Job{}, err
+	}
+	if n := totalReplicas(&spec); n > b.opts.MaxReplicas {
+		return jobs.Job{}, storage.Errorf(storage.Invalid, "job spec: %d replicas in all, but local jobs have at most %d each: "+
+			"lower the replica counts, or raise the limit (ferry lab --jobs-max-replicas), or run it on a cluster (--jobs-backend kube)", n, b.opts.MaxReplicas)
 	}
 	for _, t := range spec.ReplicaTypes() {
 		argv := spec.CommandFor(t)

@@ -88,37 +88,56 @@ func (k *kern) pid() int {
 	return k.proc.pid
 }
 
-// launch writes the connection file, starts the process, connects the
-// sockets and waits until the kernel is ready. Called with opMu held.
-// launch starts the kernel process and waits until it is ready. The ports
-// in the connection file were free when picked but are not reserved: when
-// the process exits before it is ready (another process may have taken a
-// port in between, and the kernel could not bind it), launch tries again
-// with fresh ports, twice.
+// launch starts the kernel process and waits until it is ready (called with
+// opMu held). The ports in the connection file were free when picked but
+// are not reserved by the system: another process (another Jupyter server,
+// or a connection's ephemeral port) may take one before the kernel binds
+// it. Then the kernel exits before it is ready, or the manager's sockets
+// reach something other than the kernel (errPortTaken). Either way launch
+// tries again with fresh ports, up to launchTries times in all.
 func (k *kern) launch(ctx context.Context) error {
 	var err error
-	for try := 0; try < 3; try++ {
+	for try := 0; try < launchTries; try++ {
 		if try > 0 {
-			ports, perr := freePorts(5)
+			ports, perr := k.m.pickPorts(5)
 			if perr != nil {
 				return fmt.Errorf("pick ports: %w", perr)
 			}
+			old := k.ports()
 			k.mu.Lock()
 			k.conn.ShellPort, k.conn.ControlPort, k.conn.StdinPort, k.conn.IOPubPort, k.conn.HBPort =
 				ports[0], ports[1], ports[2], ports[3], ports[4]
 			k.mu.Unlock()
-			k.m.log.Info("kernel exited before it was ready; retrying with new ports", "kernel", k.id, "try", try+1)
+			k.m.releasePorts(old...)
+			k.m.log.Info("kernel did not start on its ports; retrying with new ones", "kernel", k.id, "try", try+1, "err", err)
 		}
 		err = k.launchOnce(ctx)
-		if !errors.Is(err, errEarlyExit) || ctx.Err() != nil {
+		if !(errors.Is(err, errEarlyExit) || errors.Is(err, errPortTaken)) || ctx.Err() != nil {
 			return err
 		}
 	}
 	return err
 }
 
+// launchTries is how many times launch starts a kernel whose ports were
+// taken.
+const launchTries = 5
+
+// ports returns the kernel's five ports.
+func (k *kern) ports() []int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c := k.conn
+	return []int{c.ShellPort, c.ControlPort, c.StdinPort, c.IOPubPort, c.HBPort}
+}
+
 // errEarlyExit marks a kernel process that exited before it was ready.
 var errEarlyExit = errors.New("the kernel process exited before it was ready")
+
+// errPortTaken marks a kernel port where the manager's socket met
+// something other than the kernel: another process took the port (for
+// instance another kernel's ROUTER where a SUB expects the kernel's PUB).
+var errPortTaken = errors.New("another process answered on a kernel port")
 
 func (k *kern) launchOnce(ctx context.Context) error {
 	cf, _ := json.MarshalIndent(k.conn, "", "  ")
@@ -140,7 +159,7 @@ func (k *kern) launchOnce(ctx context.Context) error {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = k.cwd
 	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	lg := k.m.log.With("kernel", k.id, "name", k.name)
 	cmd.Stdout = &lineLogger{log: lg, stream: "stdout"}
 	cmd.Stderr = &lineLogger{log: lg, stream: "stderr"}
@@ -248,7 +267,10 @@ func (p *proc) connectAndWait(ctx context.Context) error {
 		port int
 	}{{p.iopub, c.IOPubPort}, {p.shell, c.ShellPort}, {p.control, c.ControlPort}, {p.stdin, c.StdinPort}} {
 		if err := s.s.Dial(p.addr(s.port)); err != nil {
-			return fail(fmt.Errorf("connect to the kernel: %w", err))
+			// The dialers retry until the process dies or the time is up
+			// (fail reports those); any other error is a failed ZMTP
+			// handshake with whatever listens there.
+			return fail(fmt.Errorf("connect to the kernel on port %d: %w: %w", s.port, errPortTaken, err))
 		}
 	}
 	for _, s := range []struct {

@@ -79,7 +79,8 @@ type Manager struct {
 	mu      sync.Mutex
 	kernels map[string]*kern
 	closed  bool
-	env     []string // Options.Env and what AddEnv added; guarded by mu
+	env     []string     // Options.Env and what AddEnv added; guarded by mu
+	ports   map[int]bool // ports given to this manager's kernels; guarded by mu
 
 	stopCull chan struct{}
 	cullDone chan struct{}
@@ -89,7 +90,7 @@ var _ notebookd.Kernels = (*Manager)(nil)
 
 // New returns a Manager.
 func New(opts Options) (*Manager, error) {
-	m := &Manager{opts: opts, log: opts.Logger, specDirs: opts.SpecDirs, runtime: opts.RuntimeDir, kernels: map[string]*kern{}, env: opts.Env}
+	m := &Manager{opts: opts, log: opts.Logger, specDirs: opts.SpecDirs, runtime: opts.RuntimeDir, kernels: map[string]*kern{}, env: opts.Env, ports: map[int]bool{}}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -174,7 +175,7 @@ func (m *Manager) Start(ctx context.Context, name, cwd string) (*notebookd.Kerne
 		if name == "" {
 			return nil, notebookd.Errorf(http.StatusNotFound, "no kernelspec is installed; install one with `ferry kernelspec install`")
 		}
-		return nil, notebookd.Errorf(http.StatusNotFound, "no such kernel: %q is not in %v", name, m.specDirs)
+		return nil, errNoSuchKernel(name, specs)
 	}
 	var spec struct {
 		Argv          []string          `json:"argv"`
@@ -191,7 +192,7 @@ func (m *Manager) Start(ctx context.Context, name, cwd string) (*notebookd.Kerne
 	var kb [32]byte
 	_, _ = rand.Read(kb[:])
 	key := hex.EncodeToString(kb[:])
-	ports, err := freePorts(5)
+	ports, err := m.pickPorts(5)
 	if err != nil {
 		return nil, fmt.Errorf("kernels: pick ports: %w", err)
 	}
@@ -213,6 +214,7 @@ func (m *Manager) Start(ctx context.Context, name, cwd string) (*notebookd.Kerne
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
+		m.releasePorts(ports...)
 		return nil, notebookd.Errorf(http.StatusServiceUnavailable, "the server is shutting down")
 	}
 	m.kernels[id] = k
@@ -229,14 +231,20 @@ func (m *Manager) Start(ctx context.Context, name, cwd string) (*notebookd.Kerne
 		k.stopping = true
 		k.mu.Unlock()
 		os.Remove(k.connFile)
+		m.releasePorts(k.ports()...)
 		return nil, fmt.Errorf("kernels: start %s: %w", name, err)
 	}
 	m.log.Info("kernel started", "id", id, "name", name, "pid", k.pid(), "cwd", cwd)
 	return k.model(), nil
 }
 
-// freePorts picks n free TCP ports on 127.0.0.1.
-func freePorts(n int) ([]int, error) {
+// pickPorts picks n free TCP ports on 127.0.0.1 that no kernel of m holds,
+// and reserves them for the caller until releasePorts. A port is free when
+// picked but not reserved by the system: a kernel binds it later, and
+// another process may take it in between (launch retries then), but two
+// kernels of one manager never get the same port, however many start at
+// once.
+func (m *Manager) pickPorts(n int) ([]int, error) {
 	ls := make([]net.Listener, 0, n)
 	defer func() {
 		for _, l := range ls {
@@ -244,15 +252,34 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	ports := make([]int, 0, n)
-	for range n {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 100*n {
+			return nil, fmt.Errorf("no free port among %d tried: the system's ephemeral ports are taken by this server's kernels", tries)
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ls = append(ls, l) // held until all are picked, so none comes twice
+		if p := l.Addr().(*net.TCPAddr).Port; !m.ports[p] {
+			ports = append(ports, p)
+		}
+	}
+	for _, p := range ports {
+		m.ports[p] = true
 	}
 	return ports, nil
+}
+
+// releasePorts gives back ports that pickPorts reserved.
+func (m *Manager) releasePorts(ports ...int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range ports {
+		delete(m.ports, p)
+	}
 }
 
 // Get returns the model of kernel id.
@@ -332,6 +359,7 @@ func (m *Manager) Shutdown(ctx context.Context, id string) error {
 	defer k.opMu.Unlock()
 	k.stop(false)
 	os.Remove(k.connFile)
+	m.releasePorts(k.ports()...)
 	m.mu.Lock()
 	delete(m.kernels, id)
 	m.mu.Unlock()

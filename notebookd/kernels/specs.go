@@ -2,9 +2,11 @@ package kernels
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ferryml/ferry/notebookd"
@@ -129,4 +131,21 @@ func (m *Manager) SpecResource(name, file string) (string, bool) {
 		return "", false
 	}
 	return p, true
+}
+
+// errNoSuchKernel answers a start of a kernelspec that is not installed: the
+// names that are, and how to install one (not the directories searched,
+// which are paths on the server).
+func errNoSuchKernel(name string, specs map[string]*notebookd.KernelSpec) error {
+	names := make([]string, 0, len(specs))
+	for n := range specs {
+		names = append(names, strconv.Quote(n))
+	}
+	sort.Strings(names)
+	known := "no kernel is installed"
+	if len(names) > 0 {
+		known = "the installed kernels are " + strings.Join(names, ", ")
+	}
+	return notebookd.Errorf(http.StatusNotFound, "no such kernel: %q; %s. Pick one of them, or install a kernelspec "+
+		"(`ferry kernelspec install` for Ferry's Go kernel, `python3 -m ipykernel install --user` for Python) and try again", name, known)
 }
