@@ -336,41 +336,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.route(w, r, strings.TrimPrefix(p, s.base))
 }
 
-// route dispatches on the escaped path below the base URL.
-func (s *Server) route(w http.ResponseWriter, r *http.Request, p string) {
-	switch {
-	case p == "":
-		target := s.base + "lab"
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
-		}
-		http.Redirect(w, r, target, http.StatusFound)
-	case p == "login":
-		r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
-		s.handleLogin(w, r)
-	case p == "logout":
-		s.handleLogout(w, r)
-	case p == "lab" || p == "lab/" || strings.HasPrefix(p, "lab/tree") || strings.HasPrefix(p, "lab/workspaces/"):
-		s.page(w, r, p)
-	case strings.HasPrefix(p, "static/lab/"):
-		s.serveLabStatic(w, r, strings.TrimPrefix(p, "static/lab/"))
-	case strings.HasPrefix(p, "lab/api/themes/"):
-		s.serveLabThemes(w, r, strings.TrimPrefix(p, "lab/api/themes/"))
-	case strings.HasPrefix(p, "lab/extensions/"):
-		s.serveLabExtension(w, r, strings.TrimPrefix(p, "lab/extensions/"))
-	case strings.HasPrefix(p, "api/ferry/v1/"):
-		s.control(w, r, p)
-	case p == "favicon.ico":
-		s.serveFavicon(w, r)
-	case p == "api" || p == "api/" || strings.HasPrefix(p, "api/") || strings.HasPrefix(p, "lab/api/") ||
-		strings.HasPrefix(p, "files/") || strings.HasPrefix(p, "kernelspecs/") || strings.HasPrefix(p, "terminals/websocket/") ||
-		p == "lsp/status":
-		s.api(w, r, p)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
 // sandboxCSP is the Content-Security-Policy of every response of the
 // authenticated routes and the control plane, files of the notebook root
 // (/files/), kernelspec resources and run artifacts among them: an HTML or
@@ -380,65 +345,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p string) {
 // are JSON, which a CSP does not affect. As jupyter_server's FilesHandler,
 // and it may not be framed by other sites either.
 const sandboxCSP = "sandbox allow-scripts; frame-ancestors 'self'"
-
-// api serves the authenticated routes.
-func (s *Server) api(w http.ResponseWriter, r *http.Request, p string) {
-	w.Header().Set("Content-Security-Policy", sandboxCSP)
-	if _, ok := s.authorize(w, r, true); !ok {
-		return
-	}
-	liftDeadlines(w)
-	s.touch()
-	var err error
-	switch {
-	case p == "api" || p == "api/":
-		err = s.handleAPI(w, r)
-	case p == "api/status":
-		err = s.handleStatus(w, r)
-	case p == "api/me":
-		err = s.handleMe(w, r)
-	case strings.HasPrefix(p, "api/config/"):
-		err = s.handleConfig(w, r, strings.TrimPrefix(p, "api/config/"))
-	case p == "api/contents" || strings.HasPrefix(p, "api/contents/"):
-		err = s.handleContents(w, r, strings.TrimPrefix(p, "api/contents"))
-	case strings.HasPrefix(p, "files/"):
-		err = s.handleFiles(w, r, strings.TrimPrefix(p, "files/"))
-	case p == "api/kernelspecs" || strings.HasPrefix(p, "api/kernelspecs/"):
-		err = s.handleKernelspecs(w, r, strings.TrimPrefix(p, "api/kernelspecs"))
-	case strings.HasPrefix(p, "kernelspecs/"):
-		err = s.handleKernelspecResource(w, r, strings.TrimPrefix(p, "kernelspecs/"))
-	case p == "api/kernels" || strings.HasPrefix(p, "api/kernels/"):
-		err = s.handleKernels(w, r, strings.TrimPrefix(p, "api/kernels"))
-	case p == "api/sessions" || strings.HasPrefix(p, "api/sessions/"):
-		err = s.handleSessions(w, r, strings.TrimPrefix(p, "api/sessions"))
-	case p == "api/terminals" || strings.HasPrefix(p, "api/terminals/"):
-		err = s.handleTerminals(w, r, strings.TrimPrefix(p, "api/terminals"))
-	case strings.HasPrefix(p, "terminals/websocket/"):
-		err = s.handleTerminalSocket(w, r, strings.TrimPrefix(p, "terminals/websocket/"))
-	case p == "api/nbconvert":
-		err = methodJSON(w, r, http.MethodGet, map[string]any{})
-	case p == "api/events" || p == "api/events/subscribe":
-		err = s.handleEvents(w, r, p)
-	case p == "lab/api/settings" || strings.HasPrefix(p, "lab/api/settings/"):
-		err = s.handleSettings(w, r, strings.TrimPrefix(p, "lab/api/settings"))
-	case p == "lab/api/workspaces" || strings.HasPrefix(p, "lab/api/workspaces/"):
-		err = s.handleWorkspaces(w, r, strings.TrimPrefix(p, "lab/api/workspaces"))
-	case p == "lab/api/translations" || strings.HasPrefix(p, "lab/api/translations/"):
-		err = s.handleTranslations(w, r, strings.TrimPrefix(p, "lab/api/translations"))
-	case strings.HasPrefix(p, "lab/api/listings/"):
-		// No extension manager listings: nothing is blocked or allowed.
-		err = methodJSON(w, r, http.MethodGet, map[string]any{"blocked_extensions_uris": []string{}, "allowed_extensions_uris": []string{},
-			"blocked_extensions": []string{}, "allowed_extensions": []string{}})
-	case p == "lsp/status":
-		// No language servers (jupyter-lsp's answer when it has none).
-		err = methodJSON(w, r, http.MethodGet, map[string]any{"version": 2, "sessions": map[string]any{}, "specs": map[string]any{}})
-	default:
-		err = Errorf(http.StatusNotFound, "no such API route: %s", "/"+p)
-	}
-	if err != nil {
-		s.writeError(w, err)
-	}
-}
 
 func (s *Server) touch() {
 	s.activityMu.Lock()
