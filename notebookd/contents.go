@@ -63,7 +63,7 @@ func (s *Server) handleContents(w http.ResponseWriter, r *http.Request, rest str
 		}
 		// The body is decoded as it is read, and capped: a file over the
 		// limit is uploaded in chunks.
-		empty, err := decodeLimited(w, r, &body, s.maxBodyBytes(), "upload big files in chunks (as JupyterLab does for files over 15 MB), or raise the server's MaxBodyBytes")
+		empty, err := decodeLimited(w, r, &body, s.maxBodyBytes(), "upload big files in chunks (as JupyterLab does for files over 15 MB), or raise the limit with ferry lab --max-body-size")
 		if err != nil {
 			return err
 		}

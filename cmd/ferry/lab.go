@@ -41,6 +41,7 @@ type labOptions struct {
 	iopubDataRate, iopubMsgRate, rateWindow float64
 	wsMaxMessage, wsQueue                   int64
 	maxConnsPerClient, jobsMaxReplicas      int
+	maxBodySize                             int64
 }
 
 func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
@@ -70,6 +71,7 @@ func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
 	fs.Float64Var(&o.rateWindow, "rate-limit-window", kernels.DefaultRateWindow.Seconds(), "the `seconds` the IOPub rates are averaged over")
 	fs.Int64Var(&o.wsMaxMessage, "websocket-max-message-size", kernels.DefaultMaxMessageBytes, "the largest websocket message, in `bytes`, a kernel or terminal client may send (0: no limit)")
 	fs.Int64Var(&o.wsQueue, "websocket-queue-size", kernels.DefaultQueueBytes, "the `bytes` of kernel messages queued for one slow websocket client; past it output is dropped, with a notice, and a client that still falls behind is disconnected (0: no limit)")
+	fs.Int64Var(&o.maxBodySize, "max-body-size", notebookd.DefaultMaxBodyBytes, "the largest contents request body (a save or an upload chunk), in `bytes`; larger ones are answered 413 (0: no limit)")
 	fs.IntVar(&o.maxConnsPerClient, "max-connections-per-client", notebookd.DefaultMaxConnsPerClient, "the most `connections` one client address (loopback included) may hold open at once; more are answered 503 (0: no cap)")
 	fs.StringVar(&o.labAssets, "lab-assets", "", "the `directory` of the built JupyterLab app (default $FERRY_LAB_ASSETS)")
 	fs.StringVar(&o.trackingURL, "tracking-url", "", "the tracking store: sqlite:///path/ferry.db or postgres://user@host:port/db (default $FERRY_TRACKING_URL, else ferry.db in the data directory)")
@@ -160,6 +162,13 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 	if o.rateWindow <= 0 {
 		return notebookd.Config{}, errors.New("lab: --rate-limit-window must be more than 0 seconds (turn the limits off with --iopub-data-rate-limit=0 --iopub-msg-rate-limit=0)")
 	}
+	if o.maxBodySize < 0 {
+		return notebookd.Config{}, errors.New("lab: --max-body-size must not be negative (0 turns the limit off)")
+	}
+	maxBody := o.maxBodySize
+	if maxBody == 0 {
+		maxBody = -1 // no limit
+	}
 	if o.maxConnsPerClient < 0 {
 		return notebookd.Config{}, errors.New("lab: --max-connections-per-client must not be negative (0 turns the cap off)")
 	}
@@ -179,6 +188,7 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 		AllowOrigin:       o.allowOrigin,
 		AllowRemoteAccess: o.allowRemote,
 		MaxConnsPerClient: maxConns,
+		MaxBodyBytes:      maxBody,
 		LabAssetsDir:      o.labAssets,
 		DataDir:           o.dataDir,
 		Version:           version,

@@ -23,7 +23,8 @@ func TestLabHelp(t *testing.T) {
 	for _, f := range []string{"-ip", "-port", "-root", "-notebook-dir", "-token", "-password", "-password-hash", "-hash-password", "-no-terminals",
 		"-base-url", "-no-browser", "-browser", "-data-dir", "-allow-origin", "-allow-remote-access",
 		"-cull-idle-timeout", "-cull-interval", "-lab-assets", "-log-level",
-		"-iopub-data-rate-limit", "-iopub-msg-rate-limit", "-rate-limit-window", "-websocket-max-message-size", "-websocket-queue-size"} {
+		"-iopub-data-rate-limit", "-iopub-msg-rate-limit", "-rate-limit-window", "-websocket-max-message-size", "-websocket-queue-size",
+		"-max-body-size", "-max-connections-per-client", "-jobs-max-replicas"} {
 		if !strings.Contains(stderr.String(), "  "+f) {
 			t.Errorf("--help does not document %s", f)
 		}
