@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferryml/ferry/jobs"
+	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/magics/train"
@@ -87,10 +88,10 @@ func setup(t *testing.T) *env {
 		tr.Close()
 	})
 	ts := tracking.NewSession(tr, dir)
-	s := train.NewSession(b, filepath.Join(dir, "jobs"))
+	s := jobsclient.NewSession(b, filepath.Join(dir, "jobs"))
 	reg := magics.NewRegistry()
 	train.Register(reg, train.Options{
-		Session:  func() (*train.Session, error) { return s, nil },
+		Session:  func() (*jobsclient.Session, error) { return s, nil },
 		Tracking: func() (*tracking.Session, error) { return ts, nil },
 	})
 	out := &capture{}
@@ -273,10 +274,10 @@ func (s submitted) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error)
 func TestInterruptAndCancel(t *testing.T) {
 	e := setup(t)
 	sub := submitted{Backend: e.b, done: make(chan jobs.Job, 1)}
-	s := train.NewSession(sub, "test")
+	s := jobsclient.NewSession(sub, "test")
 	reg := magics.NewRegistry()
 	train.Register(reg, train.Options{
-		Session:  func() (*train.Session, error) { return s, nil },
+		Session:  func() (*jobsclient.Session, error) { return s, nil },
 		Tracking: func() (*tracking.Session, error) { return e.ts, nil },
 	})
 	e.reg = reg

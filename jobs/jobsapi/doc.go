@@ -1,9 +1,10 @@
-// Package httpapi is the jobs part of Ferry's control-plane API, served by
-// notebookd under /api/ferry/v1/ with the server's token auth, and a Go
-// client of it that implements jobs.Backend, so that kernels, magics and the
-// CLI submit and watch jobs on the server's backend exactly as on a local
-// one. The server owns the backend: jobs outlive the kernels that submitted
-// them.
+// Package jobsapi is the jobs service of Ferry's control-plane API
+// (package controlplane), served by `ferry lab` under /api/ferry/v1/ with
+// the server's token auth, and a Go client of it that implements
+// jobs.Backend, so that kernels, magics and the CLI submit and watch jobs on
+// the server's backend exactly as on a local one. The server owns the
+// backend: jobs outlive the kernels that submitted them. Handler.Service is
+// what the server registers: the service owns the paths under jobs.
 //
 // Routes (relative to the API prefix):
 //
@@ -36,4 +37,4 @@
 // storage error code, as in the tracking API: an invalid spec is 400 with
 // Validate's message, naming each bad field and its fix; an unknown job
 // 404; a taken name 409; a backend that cannot run the job now 503.
-package httpapi
+package jobsapi

@@ -1,4 +1,4 @@
-package httpapi
+package jobsapi
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ferryml/ferry/internal/apihttp"
+	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/storage"
 )
@@ -22,7 +22,7 @@ type Handler struct {
 	b    jobs.Backend
 	name string
 	log  *slog.Logger
-	mux  *apihttp.Mux
+	mux  *controlplane.Mux
 }
 
 // NewHandler returns a Handler over b. name names the backend in list
@@ -32,7 +32,7 @@ func NewHandler(b jobs.Backend, name string, log *slog.Logger) *Handler {
 		log = slog.Default()
 	}
 	h := &Handler{b: b, name: name, log: log}
-	h.mux = apihttp.NewMux("jobs API", log, map[string]apihttp.Route{
+	h.mux = controlplane.NewMux("jobs API", log, map[string]controlplane.Route{
 		"POST /jobs":               h.submit,
 		"GET /jobs":                h.list,
 		"GET /jobs/{name}":         h.get,
@@ -44,14 +44,16 @@ func NewHandler(b jobs.Backend, name string, log *slog.Logger) *Handler {
 	return h
 }
 
-// Owns reports whether path (with the API prefix stripped) is a route of
-// the jobs API: "/jobs" and everything under it.
-func Owns(path string) bool { return path == "/jobs" || strings.HasPrefix(path, "/jobs/") }
+// Service is h as a service of the control plane: it owns "/jobs" and
+// everything under it.
+func (h *Handler) Service() controlplane.Service {
+	return controlplane.Service{Name: "jobs API", Prefixes: []string{"jobs"}, Handler: h}
+}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	return apihttp.WriteJSON(w, status, v)
+	return controlplane.WriteJSON(w, status, v)
 }
 
 // maxBody bounds a submitted spec (its files hold the training script).

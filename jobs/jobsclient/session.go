@@ -1,15 +1,14 @@
-package train
+package jobsclient
 
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
+	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/jobs/httpapi"
+	"github.com/ferryml/ferry/jobs/jobsapi"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/storage/tracking"
 )
@@ -21,7 +20,7 @@ type Session struct {
 	// Where says which backend this is, for messages.
 	Where string
 	// Remote is set when Backend is a control-plane client.
-	Remote *httpapi.Client
+	Remote *jobsapi.Client
 
 	mu   sync.Mutex
 	name string // the backend's name, once known
@@ -31,7 +30,7 @@ type Session struct {
 func NewSession(b jobs.Backend, where string) *Session {
 	s := &Session{Backend: b, Where: where}
 	switch c := b.(type) {
-	case *httpapi.Client:
+	case *jobsapi.Client:
 		s.Remote = c
 	case *local.Backend:
 		s.name = local.BackendName
@@ -69,13 +68,13 @@ func (s *Session) Close() error {
 
 // Connect opens the jobs backend the environment names: the control plane
 // at $FERRY_API_URL (with $FERRY_TOKEN), else a local backend over
-// <data dir>/jobs (tracking.DataDir) whose runs go to the tracking session
-// ts (nil: no tracking runs).
+// <data dir>/jobs (controlplane.DataDir) whose runs go to the tracking
+// session ts (nil: no tracking runs).
 func Connect(ctx context.Context, ts *tracking.Session) (*Session, error) {
-	if u := os.Getenv(tracking.EnvAPIURL); u != "" {
-		return NewSession(httpapi.NewClient(u, os.Getenv(tracking.EnvToken), nil), u), nil
+	if ep, ok := controlplane.FromEnv(); ok {
+		return NewSession(jobsapi.NewClient(ep.URL, ep.Token, nil), ep.URL), nil
 	}
-	dir := filepath.Join(tracking.DataDir(), "jobs")
+	dir := filepath.Join(controlplane.DataDir(), "jobs")
 	opts := local.Options{Dir: dir}
 	if ts != nil {
 		opts.Tracker = ts.Tracker
@@ -87,39 +86,20 @@ func Connect(ctx context.Context, ts *tracking.Session) (*Session, error) {
 	return NewSession(b, dir), nil
 }
 
-var (
-	defaultMu      sync.Mutex
-	defaultSession *Session
-)
-
-// Default returns the session of this process, connecting on first use
-// (see Connect) with the tracking session tracking.Default.
-func Default() (*Session, error) {
-	defaultMu.Lock()
-	defer defaultMu.Unlock()
-	if defaultSession != nil {
-		return defaultSession, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+var defaultSession = controlplane.NewDefault(func(ctx context.Context) (*Session, error) {
 	var ts *tracking.Session
-	if os.Getenv(tracking.EnvAPIURL) == "" {
+	if _, remote := controlplane.FromEnv(); !remote {
 		var err error
 		if ts, err = tracking.Default(); err != nil {
 			return nil, err
 		}
 	}
-	s, err := Connect(ctx, ts)
-	if err != nil {
-		return nil, err
-	}
-	defaultSession = s
-	return s, nil
-}
+	return Connect(ctx, ts)
+})
+
+// Default returns the session of this process, connecting on first use
+// (see Connect) with the tracking session tracking.Default.
+func Default() (*Session, error) { return defaultSession.Get() }
 
 // SetDefault makes s the session Default returns.
-func SetDefault(s *Session) {
-	defaultMu.Lock()
-	defaultSession = s
-	defaultMu.Unlock()
-}
+func SetDefault(s *Session) { defaultSession.Set(s) }

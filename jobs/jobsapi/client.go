@@ -1,4 +1,4 @@
-package httpapi
+package jobsapi
 
 import (
 	"bufio"
@@ -10,13 +10,13 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/ferryml/ferry/internal/apihttp"
+	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/jobs"
 )
 
 // Client is a jobs.Backend over the jobs API of a Ferry server.
 type Client struct {
-	api *apihttp.Client
+	api *controlplane.Client
 }
 
 var _ jobs.Backend = (*Client)(nil)
@@ -26,7 +26,7 @@ var _ jobs.Backend = (*Client)(nil)
 // means http.DefaultClient; it must have no Timeout, which would cut
 // followed logs and watches.
 func NewClient(baseURL, token string, hc *http.Client) *Client {
-	return &Client{api: apihttp.NewClient("jobs API", baseURL, token, hc)}
+	return &Client{api: controlplane.NewClient("jobs API", baseURL, token, hc)}
 }
 
 // URL returns the API's base URL.

@@ -1,7 +1,10 @@
-// Package httpapi is the tracking part of Ferry's control-plane API, served
-// by notebookd under /api/ferry/v1/ with the server's token auth, and a Go
-// client of it that implements storage.Tracker, so that kernels, magics and
-// the CLI use a remote tracking store exactly like a local one.
+// Package trackingapi is the tracking service of Ferry's control-plane API
+// (package controlplane), served by `ferry lab` under /api/ferry/v1/ with
+// the server's token auth, and a Go client of it that implements
+// storage.Tracker, so that kernels, magics and the CLI use a remote
+// tracking store exactly like a local one. Handler.Service is what the
+// server registers: the service owns the paths under experiments, runs and
+// metrics.
 //
 // Routes (JSON bodies with snake_case names; times are RFC 3339, metric
 // timestamps milliseconds since the Unix epoch):
@@ -29,4 +32,4 @@
 // Errors are {"message", "reason", "code"} with the HTTP status of the
 // storage error code: NotFound 404, AlreadyExists 409, Invalid 400,
 // Unavailable 503, NotSupported 501, others 500.
-package httpapi
+package trackingapi

@@ -1,4 +1,4 @@
-package httpapi
+package trackingapi
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ferryml/ferry/internal/apihttp"
+	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -23,7 +23,7 @@ type Handler struct {
 	tr        storage.Tracker
 	openStore StoreOpener
 	log       *slog.Logger
-	mux       *apihttp.Mux
+	mux       *controlplane.Mux
 }
 
 // NewHandler returns a Handler over tr; openStore serves the artifact
@@ -33,7 +33,7 @@ func NewHandler(tr storage.Tracker, openStore StoreOpener, log *slog.Logger) *Ha
 		log = slog.Default()
 	}
 	h := &Handler{tr: tr, openStore: openStore, log: log}
-	h.mux = apihttp.NewMux("tracking API", log, map[string]apihttp.Route{
+	h.mux = controlplane.NewMux("tracking API", log, map[string]controlplane.Route{
 		"GET /experiments":                   h.listExperiments,
 		"POST /experiments":                  h.createExperiment,
 		"GET /experiments/{id}":              h.getExperiment,
@@ -59,17 +59,23 @@ func NewHandler(tr storage.Tracker, openStore StoreOpener, log *slog.Logger) *Ha
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
+// Service is h as a service of the control plane: it owns the paths under
+// experiments, runs and metrics.
+func (h *Handler) Service() controlplane.Service {
+	return controlplane.Service{Name: "tracking API", Prefixes: []string{"experiments", "runs", "metrics"}, Handler: h}
+}
+
 // StatusOf maps a storage error code to an HTTP status.
-func StatusOf(code storage.Code) int { return apihttp.StatusOf(code) }
+func StatusOf(code storage.Code) int { return controlplane.StatusOf(code) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	return apihttp.WriteJSON(w, status, v)
+	return controlplane.WriteJSON(w, status, v)
 }
 
 // maxBody bounds JSON request bodies (a log batch of many metrics fits).
 const maxBody = 64 << 20
 
-func readJSON(r *http.Request, v any) error { return apihttp.ReadJSON(r, v, maxBody) }
+func readJSON(r *http.Request, v any) error { return controlplane.ReadJSON(r, v, maxBody) }
 
 func (h *Handler) listExperiments(w http.ResponseWriter, r *http.Request) error {
 	view, err := parseView(r.URL.Query().Get("view"))

@@ -1,4 +1,4 @@
-package httpapi_test
+package jobsapi_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/jobs/httpapi"
+	"github.com/ferryml/ferry/jobs/jobsapi"
 	"github.com/ferryml/ferry/jobs/local"
 )
 
@@ -28,10 +28,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer b.Close()
-	srv := httptest.NewServer(http.StripPrefix("/api/ferry/v1", httpapi.NewHandler(b, local.BackendName, nil)))
+	srv := httptest.NewServer(http.StripPrefix("/api/ferry/v1", jobsapi.NewHandler(b, local.BackendName, nil)))
 	defer srv.Close()
 
-	var c jobs.Backend = httpapi.NewClient(srv.URL+"/api/ferry/v1/", "", nil)
+	var c jobs.Backend = jobsapi.NewClient(srv.URL+"/api/ferry/v1/", "", nil)
 	if _, err := c.Submit(ctx, jobs.Spec{
 		Name: "hello", Kind: jobs.PyTorch,
 		Replicas: map[jobs.ReplicaType]jobs.ReplicaSpec{jobs.Master: {Replicas: 1}, jobs.Worker: {Replicas: 1}},

@@ -1,4 +1,4 @@
-package httpapi_test
+package jobsapi_test
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/jobs/httpapi"
+	"github.com/ferryml/ferry/jobs/jobsapi"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
@@ -28,7 +28,7 @@ import (
 const waitLimit = 2 * time.Minute
 
 type server struct {
-	c   *httpapi.Client
+	c   *jobsapi.Client
 	b   *local.Backend
 	tr  storage.Tracker
 	url string // the API base, with a trailing slash
@@ -50,7 +50,7 @@ func serve(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.NewHandler(b, local.BackendName, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	h := jobsapi.NewHandler(b, local.BackendName, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "token secret" {
 			http.Error(w, `{"message": "forbidden", "reason": "Forbidden"}`, http.StatusForbidden)
@@ -73,7 +73,7 @@ func serve(t *testing.T) *server {
 		tr.Close()
 	})
 	u := srv.URL + "/api/ferry/v1/"
-	return &server{c: httpapi.NewClient(u, "secret", srv.Client()), b: b, tr: tr, url: u}
+	return &server{c: jobsapi.NewClient(u, "secret", srv.Client()), b: b, tr: tr, url: u}
 }
 
 func shJob(name, script string) jobs.Spec {
@@ -381,11 +381,11 @@ func TestErrors(t *testing.T) {
 	if err := s.c.Cancel(ctx, "nope"); !storage.IsNotFound(err) {
 		t.Errorf("cancel unknown: %v", err)
 	}
-	wrong := httpapi.NewClient(s.url, "wrong", nil)
+	wrong := jobsapi.NewClient(s.url, "wrong", nil)
 	if _, err := wrong.List(ctx, jobs.ListOptions{}); err == nil || !strings.Contains(err.Error(), "FERRY_TOKEN") {
 		t.Errorf("wrong token: %v", err)
 	}
-	down := httpapi.NewClient("http://127.0.0.1:1/api/ferry/v1", "x", nil)
+	down := jobsapi.NewClient("http://127.0.0.1:1/api/ferry/v1", "x", nil)
 	if _, err := down.List(ctx, jobs.ListOptions{}); storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "cannot reach") {
 		t.Errorf("unreachable: %v", err)
 	}

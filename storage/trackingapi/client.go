@@ -1,4 +1,4 @@
-package httpapi
+package trackingapi
 
 import (
 	"context"
@@ -10,14 +10,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferryml/ferry/internal/apihttp"
+	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/storage"
 )
 
 // Client is a storage.Tracker over the tracking API of a Ferry server,
 // with the run artifact routes besides.
 type Client struct {
-	api *apihttp.Client
+	api *controlplane.Client
 }
 
 var _ storage.Tracker = (*Client)(nil)
@@ -26,7 +26,7 @@ var _ storage.Tracker = (*Client)(nil)
 // http://127.0.0.1:8888/api/ferry/v1/) authenticating with token. hc nil
 // means http.DefaultClient.
 func NewClient(baseURL, token string, hc *http.Client) *Client {
-	return &Client{api: apihttp.NewClient("tracking API", baseURL, token, hc)}
+	return &Client{api: controlplane.NewClient("tracking API", baseURL, token, hc)}
 }
 
 // URL returns the API's base URL.

@@ -1,4 +1,4 @@
-package httpapi_test
+package trackingapi_test
 
 import (
 	"bytes"
@@ -13,22 +13,22 @@ import (
 
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/file"
-	"github.com/ferryml/ferry/storage/httpapi"
 	"github.com/ferryml/ferry/storage/sqldb"
 	"github.com/ferryml/ferry/storage/sqlite"
+	"github.com/ferryml/ferry/storage/trackingapi"
 	"github.com/ferryml/ferry/storage/trackingtest"
 )
 
 // serve starts the API over a fresh SQLite tracker with file artifacts,
 // behind a token check like notebookd's, and returns a client of it.
-func serve(t *testing.T) *httpapi.Client {
+func serve(t *testing.T) *trackingapi.Client {
 	t.Helper()
 	dir := t.TempDir()
 	tr, err := sqlite.Open(t.Context(), filepath.Join(dir, "ferry.db"), sqldb.Options{ArtifactRoot: "file://" + filepath.Join(dir, "artifacts")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.NewHandler(tr, func(_ context.Context, u string) (storage.ObjectStore, error) {
+	h := trackingapi.NewHandler(tr, func(_ context.Context, u string) (storage.ObjectStore, error) {
 		return file.Open(u)
 	}, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +42,7 @@ func serve(t *testing.T) *httpapi.Client {
 		srv.Close()
 		tr.Close()
 	})
-	return httpapi.NewClient(srv.URL+"/api/ferry/v1/", "secret", srv.Client())
+	return trackingapi.NewClient(srv.URL+"/api/ferry/v1/", "secret", srv.Client())
 }
 
 // TestContract runs the tracking contract suite through the API: the
@@ -112,11 +112,11 @@ func TestErrors(t *testing.T) {
 	if storage.ErrorCode(err) != storage.Invalid {
 		t.Errorf("malformed filter: %v", err)
 	}
-	bad := httpapi.NewClient(strings.TrimSuffix(c.URL(), "/"), "wrong", nil)
+	bad := trackingapi.NewClient(strings.TrimSuffix(c.URL(), "/"), "wrong", nil)
 	if _, err := bad.ListExperiments(ctx, storage.ActiveOnly); err == nil || !strings.Contains(err.Error(), "FERRY_TOKEN") {
 		t.Errorf("wrong token: %v", err)
 	}
-	down := httpapi.NewClient("http://127.0.0.1:1/api/ferry/v1", "x", nil)
+	down := trackingapi.NewClient("http://127.0.0.1:1/api/ferry/v1", "x", nil)
 	if _, err := down.ListExperiments(ctx, storage.ActiveOnly); storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "cannot reach") {
 		t.Errorf("unreachable: %v", err)
 	}

@@ -1,9 +1,4 @@
-// Package apihttp is the HTTP plumbing that the control-plane APIs
-// (storage/httpapi for tracking, jobs/httpapi for jobs) share: routes that
-// return errors, errors as JSON {message, reason, code} with the HTTP
-// status of their storage code and back, and a client base that sends the
-// token and decodes those errors.
-package apihttp
+package controlplane
 
 import (
 	"bytes"
@@ -19,11 +14,13 @@ import (
 	"github.com/ferryml/ferry/storage"
 )
 
-// Route handles one route; a returned error is answered by WriteError.
+// Route handles one route of a service; a returned error is answered by
+// WriteError.
 type Route func(w http.ResponseWriter, r *http.Request) error
 
-// Mux serves routes keyed by http.ServeMux patterns ("GET /jobs/{name}");
-// an unknown route is a NotFound error naming the API.
+// Mux serves the routes of one service, keyed by http.ServeMux patterns
+// ("GET /jobs/{name}"); an unknown route is a NotFound error naming the
+// API.
 type Mux struct {
 	api string
 	log *slog.Logger
@@ -65,10 +62,14 @@ type ErrorBody struct {
 // WriteError answers err with the status of its storage code; server
 // errors are logged.
 func (m *Mux) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, m.log, m.api, err)
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, api string, err error) {
 	code := storage.ErrorCode(err)
 	status := StatusOf(code)
 	if status >= 500 {
-		m.log.Error(m.api, "method", r.Method, "path", r.URL.Path, "err", err)
+		log.Error(api, "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	_ = WriteJSON(w, status, ErrorBody{Message: err.Error(), Reason: http.StatusText(status), Code: string(code)})
 }
@@ -129,7 +130,8 @@ func CodeOf(status int) storage.Code {
 	return storage.Internal
 }
 
-// Client is the base of an API's Go client.
+// Client is the authenticated base of every domain's Go client of the
+// control plane.
 type Client struct {
 	api   string // "tracking API", for messages
 	base  string // ends with "/"
