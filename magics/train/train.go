@@ -16,13 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/httpapi"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // ScriptName is the file the cell of %%train is written to, in the job's
