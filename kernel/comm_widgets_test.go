@@ -10,8 +10,8 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // startWidgetKernel starts a kernel with the widget layer installed, as

@@ -25,6 +25,7 @@ import (
 
 	"github.com/traefik/yaegi/interp"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/internal/symbols"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/kernel/goeval"
@@ -33,7 +34,6 @@ import (
 	"github.com/ferryml/ferry/magics/sqlmagic"
 	"github.com/ferryml/ferry/magics/train"
 	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -82,7 +82,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 				Stderr:     s.Stderr,
 				Stdin:      s.Stdin,
 				Symbols:    []interp.Exports{symbols.Symbols},
-				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display", "fmt": "fmt", "data": "github.com/ferryml/ferry/storage/data", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
+				PreImports: map[string]string{"display": "github.com/ferryml/ferry/display", "fmt": "fmt", "data": "github.com/ferryml/ferry/storage/data", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
 			})
 			if err != nil {
 				return nil, err

@@ -44,7 +44,7 @@ func BenchmarkFirstImport(b *testing.B) {
 		if _, err := i.Eval(`import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/ferryml/ferry/widgets/display"
+	"github.com/ferryml/ferry/display"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
 )`); err != nil {

@@ -13,7 +13,7 @@ package symbols
 import "reflect"
 
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/widgets
-//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/widgets/display
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/display
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage/data
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage/tracking

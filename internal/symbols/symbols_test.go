@@ -34,7 +34,7 @@ func eval(t *testing.T, i *interp.Interpreter, src string) reflect.Value {
 
 func TestPackagesRegistered(t *testing.T) {
 	for _, key := range []string{
-		"github.com/ferryml/ferry/widgets/display/display",
+		"github.com/ferryml/ferry/display/display",
 		"github.com/apache/arrow-go/v18/arrow/arrow",
 		"github.com/apache/arrow-go/v18/arrow/array/array",
 		"github.com/apache/arrow-go/v18/arrow/memory/memory",
@@ -93,7 +93,7 @@ b.Release()
 
 func TestDisplay(t *testing.T) {
 	i := newInterp(t)
-	eval(t, i, `import "github.com/ferryml/ferry/widgets/display"`)
+	eval(t, i, `import "github.com/ferryml/ferry/display"`)
 	eval(t, i, `d, _ := display.MIMEBundle(display.HTML("<b>x</b>"))`)
 	v := eval(t, i, `d["text/html"]`)
 	if got := v.Interface(); got != "<b>x</b>" {
@@ -152,7 +152,7 @@ func TestInterpretedRenderer(t *testing.T) {
 // interpreted Renderer, and the helpers of TestInterpretedRenderer.
 func cardInterp(t *testing.T) *interp.Interpreter {
 	i := newInterp(t)
-	eval(t, i, `import "github.com/ferryml/ferry/widgets/display"`)
+	eval(t, i, `import "github.com/ferryml/ferry/display"`)
 	eval(t, i, `type Card struct{ Title string }`)
 	eval(t, i, `func (c Card) MIMEBundle() (map[string]any, map[string]any) {
 	return map[string]any{"text/html": "<h1>" + c.Title + "</h1>"}, nil

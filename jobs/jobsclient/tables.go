@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/jobsapi"
 	"github.com/ferryml/ferry/storage/tracking"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // Summary is the one-row table of a finished job: status, duration,

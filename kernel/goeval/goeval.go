@@ -22,9 +22,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/kernel/gosrc"
-	"github.com/ferryml/ferry/widgets/display"
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
 	"github.com/traefik/yaegi/stdlib/unrestricted"
@@ -41,7 +41,7 @@ type Options struct {
 	// available.
 	Symbols []interp.Exports
 	// PreImports maps a name to an import path imported in every session,
-	// e.g. {"display": "github.com/ferryml/ferry/widgets/display"}. An
+	// e.g. {"display": "github.com/ferryml/ferry/display"}. An
 	// import that fails is skipped with a logged warning.
 	PreImports map[string]string
 }

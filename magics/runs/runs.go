@@ -15,10 +15,10 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // SessionFunc returns the tracking session the magics use.

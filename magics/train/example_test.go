@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/magics/train"
 	"github.com/ferryml/ferry/storage/tracking"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // Run a %%train cell on a local backend: two processes with the PyTorchJob

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/jobsapi"
 	"github.com/ferryml/ferry/jobs/jobsclient"
@@ -22,7 +23,6 @@ import (
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // ScriptName is the file the cell of %%train is written to, in the job's

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/jobs/local"
@@ -19,7 +20,6 @@ import (
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // waitLimit bounds every wait for a job; reaching it fails the test.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/storage"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // RunsTable shows runs one per row: name, id, status, start, duration,

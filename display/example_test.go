@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ferryml/ferry/widgets/display"
+	"github.com/ferryml/ferry/display"
 )
 
 // printer is a Publisher that prints what a frontend would receive.
