@@ -17,7 +17,7 @@
 // plane in notebookd owns a Backend, so jobs outlive the kernels that
 // submitted them.
 //
-// Errors are *storage.Error values with a Code (Invalid, NotFound,
+// Errors are *ferry.Error values with a Code (Invalid, NotFound,
 // AlreadyExists, Unavailable), which the control-plane API maps to HTTP
 // statuses.
 package jobs

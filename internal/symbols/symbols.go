@@ -1,6 +1,7 @@
 // Package symbols holds pre-extracted yaegi symbols (yaegi extract) of the
 // packages Ferry's Go kernel offers to cells beyond the standard library:
-// Ferry's widgets and display packages, storage (contracts), storage/data
+// Ferry's root package (errors and their codes), widgets and display,
+// storage (contracts), storage/data
 // (DuckDB tables) and storage/tracking, Apache Arrow (arrow, arrow/array,
 // arrow/memory) and gonum (mat, stat, floats).
 //
@@ -12,6 +13,7 @@ package symbols
 
 import "reflect"
 
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/widgets
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/display
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage/data

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/internal/apihttp"
 	"github.com/ferryml/ferry/storage"
 )
@@ -60,7 +61,7 @@ func NewHandler(tr storage.Tracker, openStore StoreOpener, log *slog.Logger) *Ha
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // StatusOf maps a storage error code to an HTTP status.
-func StatusOf(code storage.Code) int { return apihttp.StatusOf(code) }
+func StatusOf(code ferry.Code) int { return apihttp.StatusOf(code) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return apihttp.WriteJSON(w, status, v)
@@ -283,7 +284,7 @@ func (h *Handler) metricHistory(w http.ResponseWriter, r *http.Request) error {
 // runStore opens the object store of run id's artifacts.
 func (h *Handler) runStore(ctx context.Context, id string) (storage.ObjectStore, error) {
 	if h.openStore == nil {
-		return nil, storage.Errorf(storage.NotSupported, "this server keeps no artifacts (no object store configured)")
+		return nil, ferry.Errorf(ferry.NotSupported, "this server keeps no artifacts (no object store configured)")
 	}
 	run, err := h.tr.GetRun(ctx, id)
 	if err != nil {
@@ -342,7 +343,7 @@ func (h *Handler) listArtifacts(w http.ResponseWriter, r *http.Request) error {
 	for {
 		page, err := st.List(r.Context(), storage.ListOptions{Prefix: prefix, Token: token})
 		if err != nil {
-			if storage.IsNotFound(err) {
+			if ferry.IsNotFound(err) {
 				break
 			}
 			return err
