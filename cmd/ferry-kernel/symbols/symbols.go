@@ -8,7 +8,7 @@
 // yaegi extract leaves out generic functions and types (for example
 // arrow.NewExtensionType helpers and array.NewDictionaryBuilder's generic
 // kin); the rest of each package is available. Regenerate after changing an
-// extracted package's API with `go generate ./internal/symbols`.
+// extracted package's API with `go generate ./cmd/ferry-kernel/symbols`.
 package symbols
 
 import "reflect"

@@ -9,7 +9,7 @@ import (
 	"github.com/traefik/yaegi/stdlib"
 
 	"github.com/ferryml/ferry"
-	"github.com/ferryml/ferry/internal/symbols"
+	"github.com/ferryml/ferry/cmd/ferry-kernel/symbols"
 )
 
 func newInterp(t testing.TB) *interp.Interpreter {
