@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/controlplane"
-	"github.com/ferryml/ferry/storage"
 )
 
 // named answers its name, so a test sees which service got a request.
@@ -52,7 +52,7 @@ func TestRegistryRoutes(t *testing.T) {
 			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil {
 				t.Fatalf("GET %s: %d %q: %v", tt.path, w.Code, w.Body, err)
 			}
-			if w.Code != 404 || e.Code != string(storage.NotFound) || !strings.Contains(e.Message, "experiments, runs, metrics, jobs") {
+			if w.Code != 404 || e.Code != string(ferry.NotFound) || !strings.Contains(e.Message, "experiments, runs, metrics, jobs") {
 				t.Errorf("GET %s: %d %+v, want 404 not_found naming the prefixes", tt.path, w.Code, e)
 			}
 		})
@@ -160,7 +160,7 @@ func TestDefault(t *testing.T) {
 func TestClientErrors(t *testing.T) {
 	srv := httptest.NewServer(controlplane.NewMux("test API", nil, map[string]controlplane.Route{
 		"GET /missing": func(w http.ResponseWriter, r *http.Request) error {
-			return storage.Errorf(storage.NotFound, "no such thing")
+			return ferry.Errorf(ferry.NotFound, "no such thing")
 		},
 		"GET /token": func(w http.ResponseWriter, r *http.Request) error {
 			if r.Header.Get("Authorization") != "token secret" {
@@ -173,13 +173,13 @@ func TestClientErrors(t *testing.T) {
 	t.Cleanup(srv.Close)
 	tests := []struct {
 		name, token, path string
-		code              storage.Code // "" means success
+		code              ferry.Code // "" means success
 		msg               string
 	}{
-		{"error code kept", "secret", "missing", storage.NotFound, "no such thing"},
-		{"unknown route", "secret", "nope", storage.NotFound, "no test API route GET /nope"},
+		{"error code kept", "secret", "missing", ferry.NotFound, "no such thing"},
+		{"unknown route", "secret", "nope", ferry.NotFound, "no test API route GET /nope"},
 		{"token sent", "secret", "token", "", ""},
-		{"token refused", "wrong", "token", storage.Invalid, "set FERRY_TOKEN"},
+		{"token refused", "wrong", "token", ferry.Invalid, "set FERRY_TOKEN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestClientErrors(t *testing.T) {
 				}
 				return
 			}
-			if got := storage.ErrorCode(err); got != tt.code || !strings.Contains(err.Error(), tt.msg) {
+			if got := ferry.ErrorCode(err); got != tt.code || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("Call error = %v (code %q), want code %q containing %q", err, got, tt.code, tt.msg)
 			}
 		})

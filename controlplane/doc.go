@@ -13,12 +13,12 @@
 //     as a Service (a name, the first path segments it owns and its
 //     http.Handler), and the Registry is the one handler the server mounts
 //     under APIPath, routing each request to the service that owns it;
-//   - the wire conventions of every service: routes that return errors
+//   - the HTTP conventions of every service: routes that return errors
 //     (NewMux), errors as JSON {message, reason, code} with the HTTP status
-//     of their storage code and back (WriteError, StatusOf, CodeOf), JSON
+//     of their error code (ferry.Code) and back (WriteError, StatusOf, CodeOf), JSON
 //     bodies (ReadJSON, WriteJSON);
 //   - Client, the authenticated base of every domain's Go client: it sends
-//     the token and turns error answers back into *storage.Error values;
+//     the token and turns error answers back into *ferry.Error values;
 //   - Lazy, the process-wide session of a domain (its Default), connected
 //     on first use from the environment and replaceable in tests.
 //

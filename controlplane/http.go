@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/ferryml/ferry/storage"
+	"github.com/ferryml/ferry"
 )
 
 // Route handles one route of a service; a returned error is answered by
@@ -46,7 +46,7 @@ func NewMux(api string, log *slog.Logger, routes map[string]Route) *Mux {
 
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := m.mux.Handler(r); pattern == "" {
-		m.WriteError(w, r, storage.Errorf(storage.NotFound, "no %s route %s %s", m.api, r.Method, r.URL.Path))
+		m.WriteError(w, r, ferry.Errorf(ferry.NotFound, "no %s route %s %s", m.api, r.Method, r.URL.Path))
 		return
 	}
 	m.mux.ServeHTTP(w, r)
@@ -59,14 +59,14 @@ type ErrorBody struct {
 	Code    string `json:"code"`
 }
 
-// WriteError answers err with the status of its storage code; server
+// WriteError answers err with the status of its ferry.Code; server
 // errors are logged.
 func (m *Mux) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, r, m.log, m.api, err)
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, api string, err error) {
-	code := storage.ErrorCode(err)
+	code := ferry.ErrorCode(err)
 	status := StatusOf(code)
 	if status >= 500 {
 		log.Error(api, "method", r.Method, "path", r.URL.Path, "err", err)
@@ -89,45 +89,45 @@ func ReadJSON(r *http.Request, v any, max int64) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
-			return storage.Errorf(storage.Invalid, "%s %s: the request needs a JSON body", r.Method, r.URL.Path)
+			return ferry.Errorf(ferry.Invalid, "%s %s: the request needs a JSON body", r.Method, r.URL.Path)
 		}
-		return storage.Errorf(storage.Invalid, "%s %s: bad JSON body: %v", r.Method, r.URL.Path, err)
+		return ferry.Errorf(ferry.Invalid, "%s %s: bad JSON body: %v", r.Method, r.URL.Path, err)
 	}
 	return nil
 }
 
-// StatusOf maps a storage error code to an HTTP status.
-func StatusOf(code storage.Code) int {
+// StatusOf maps an error code to an HTTP status.
+func StatusOf(code ferry.Code) int {
 	switch code {
-	case storage.NotFound:
+	case ferry.NotFound:
 		return http.StatusNotFound
-	case storage.AlreadyExists:
+	case ferry.AlreadyExists:
 		return http.StatusConflict
-	case storage.Invalid:
+	case ferry.Invalid:
 		return http.StatusBadRequest
-	case storage.Unavailable:
+	case ferry.Unavailable:
 		return http.StatusServiceUnavailable
-	case storage.NotSupported:
+	case ferry.NotSupported:
 		return http.StatusNotImplemented
 	}
 	return http.StatusInternalServerError
 }
 
-// CodeOf maps an HTTP status to a storage error code.
-func CodeOf(status int) storage.Code {
+// CodeOf maps an HTTP status to an error code.
+func CodeOf(status int) ferry.Code {
 	switch status {
 	case http.StatusNotFound:
-		return storage.NotFound
+		return ferry.NotFound
 	case http.StatusConflict:
-		return storage.AlreadyExists
+		return ferry.AlreadyExists
 	case http.StatusBadRequest:
-		return storage.Invalid
+		return ferry.Invalid
 	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
-		return storage.Unavailable
+		return ferry.Unavailable
 	case http.StatusNotImplemented:
-		return storage.NotSupported
+		return ferry.NotSupported
 	}
-	return storage.Internal
+	return ferry.Internal
 }
 
 // Client is the authenticated base of every domain's Go client of the
@@ -156,7 +156,7 @@ func (c *Client) URL() string { return c.base }
 func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return nil, storage.Errorf(storage.Invalid, "%s %s: %w", c.api, c.base, err)
+		return nil, ferry.Errorf(ferry.Invalid, "%s %s: %w", c.api, c.base, err)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "token "+c.token)
@@ -164,14 +164,14 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Re
 	return req, nil
 }
 
-// Do sends req; an error answer becomes a *storage.Error with its code.
+// Do sends req; an error answer becomes a *ferry.Error with its code.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if req.Context().Err() != nil {
 			return nil, req.Context().Err()
 		}
-		return nil, storage.Errorf(storage.Unavailable, "%s: cannot reach %s (is `ferry lab` running? FERRY_API_URL says where): %w", c.api, c.base, err)
+		return nil, ferry.Errorf(ferry.Unavailable, "%s: cannot reach %s (is `ferry lab` running? FERRY_API_URL says where): %w", c.api, c.base, err)
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
@@ -183,18 +183,18 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 func (c *Client) decodeError(req *http.Request, resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized {
-		return &storage.Error{Code: storage.Invalid, Message: fmt.Sprintf(
+		return &ferry.Error{Code: ferry.Invalid, Message: fmt.Sprintf(
 			"%s %s %s: %s: the server refused the token (set FERRY_TOKEN to the token of `ferry lab`)", c.api, req.Method, req.URL.Path, resp.Status)}
 	}
 	var e ErrorBody
 	if json.Unmarshal(b, &e) == nil && e.Message != "" {
-		code := storage.Code(e.Code)
+		code := ferry.Code(e.Code)
 		if code == "" {
 			code = CodeOf(resp.StatusCode)
 		}
-		return &storage.Error{Code: code, Message: e.Message}
+		return &ferry.Error{Code: code, Message: e.Message}
 	}
-	return &storage.Error{Code: CodeOf(resp.StatusCode), Message: fmt.Sprintf("%s %s %s: %s: %s", c.api, req.Method, req.URL.Path, resp.Status, strings.TrimSpace(string(b)))}
+	return &ferry.Error{Code: CodeOf(resp.StatusCode), Message: fmt.Sprintf("%s %s %s: %s: %s", c.api, req.Method, req.URL.Path, resp.Status, strings.TrimSpace(string(b)))}
 }
 
 // Call sends in as JSON (nil: no body) and decodes the JSON answer into out
@@ -225,7 +225,7 @@ func (c *Client) Call(ctx context.Context, method, path string, in, out any) err
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return storage.Errorf(storage.Internal, "%s %s %s: bad answer: %w", c.api, method, path, err)
+		return ferry.Errorf(ferry.Internal, "%s %s %s: bad answer: %w", c.api, method, path, err)
 	}
 	return nil
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ferryml/ferry/storage"
+	"github.com/ferryml/ferry"
 )
 
 // Service is one domain's part of the control-plane API.
@@ -83,7 +83,7 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for _, s := range r.services {
 		owned = append(owned, s.Prefixes...)
 	}
-	err := storage.Errorf(storage.NotFound, "no control-plane route %s %s: the API's paths start with %s",
+	err := ferry.Errorf(ferry.NotFound, "no control-plane route %s %s: the API's paths start with %s",
 		req.Method, req.URL.Path, strings.Join(owned, ", "))
 	writeError(w, req, r.log, "control plane", err)
 }

@@ -22,7 +22,7 @@
 // the process's session (that API, or a local backend), the monitor loop
 // and the tables.
 //
-// Errors are *storage.Error values with a Code (Invalid, NotFound,
+// Errors are *ferry.Error values with a Code (Invalid, NotFound,
 // AlreadyExists, Unavailable), which the control-plane API maps to HTTP
 // statuses.
 package jobs

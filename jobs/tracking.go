@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -38,9 +39,9 @@ func CreateRun(ctx context.Context, tr storage.Tracker, spec *Spec, info RunInfo
 	expID := storage.DefaultExperimentID
 	if spec.Experiment != "" {
 		exp, err := tr.GetExperimentByName(ctx, spec.Experiment)
-		if storage.IsNotFound(err) {
+		if ferry.IsNotFound(err) {
 			exp, err = tr.CreateExperiment(ctx, spec.Experiment, "", nil)
-			if storage.ErrorCode(err) == storage.AlreadyExists { // created meanwhile
+			if ferry.ErrorCode(err) == ferry.AlreadyExists { // created meanwhile
 				exp, err = tr.GetExperimentByName(ctx, spec.Experiment)
 			}
 		}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"github.com/ferryml/ferry"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -193,7 +194,7 @@ func (p *parser) errAt(pos int, format string, args ...any) error {
 	if what == "" {
 		what = "filter"
 	}
-	return Errorf(Invalid, "%s %q: at position %d: %s", what, p.src, pos, fmt.Sprintf(format, args...))
+	return ferry.Errorf(ferry.Invalid, "%s %q: at position %d: %s", what, p.src, pos, fmt.Sprintf(format, args...))
 }
 
 // describe names what is at pos for an error message.

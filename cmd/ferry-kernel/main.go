@@ -25,8 +25,8 @@ import (
 
 	"github.com/traefik/yaegi/interp"
 
+	"github.com/ferryml/ferry/cmd/ferry-kernel/symbols"
 	"github.com/ferryml/ferry/display"
-	"github.com/ferryml/ferry/internal/symbols"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/kernel/goeval"
 	"github.com/ferryml/ferry/magics"
@@ -34,6 +34,7 @@ import (
 	"github.com/ferryml/ferry/magics/sqlmagic"
 	"github.com/ferryml/ferry/magics/train"
 	"github.com/ferryml/ferry/widgets"
+	"github.com/ferryml/ferry/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -70,7 +71,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 	setMemoryLimit()
 	setProcs()
 
-	ci, err := kernel.ReadConnectionFile(*connFile)
+	ci, err := wire.ReadConnectionFile(*connFile)
 	if err != nil {
 		return err
 	}

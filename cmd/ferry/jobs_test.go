@@ -17,13 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/jobsapi"
 	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/jobs/kube"
 	"github.com/ferryml/ferry/jobs/local"
-	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/storage/trackingapi"
 )
@@ -324,7 +324,7 @@ func TestLabKubeJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Cancelling on Kubernetes deletes the object.
-	if _, err := kb.Get(t.Context(), "kube-from-lab"); !storage.IsNotFound(err) {
+	if _, err := kb.Get(t.Context(), "kube-from-lab"); !ferry.IsNotFound(err) {
 		t.Errorf("after cancel: %v, want NotFound", err)
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/storage"
 )
 
 // Handler serves the jobs API over a jobs.Backend. Mount it with the API
@@ -71,9 +71,9 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
 		if errors.Is(err, io.EOF) {
-			return storage.Errorf(storage.Invalid, "POST jobs: the request needs a job spec as JSON ({\"name\", \"kind\", \"replicas\", \"command\", ...})")
+			return ferry.Errorf(ferry.Invalid, "POST jobs: the request needs a job spec as JSON ({\"name\", \"kind\", \"replicas\", \"command\", ...})")
 		}
-		return storage.Errorf(storage.Invalid, "POST jobs: bad job spec JSON: %v", err)
+		return ferry.Errorf(ferry.Invalid, "POST jobs: bad job spec JSON: %v", err)
 	}
 	// Validate here too, so every backend answers an invalid spec alike.
 	if err := spec.Validate(); err != nil {
@@ -93,13 +93,13 @@ func listFilter(r *http.Request) (jobs.ListOptions, []jobs.ConditionType, error)
 	if k := q.Get("kind"); k != "" {
 		o.Kind = jobs.Kind(strings.ToLower(k))
 		if jobs.Roles(o.Kind) == nil {
-			return o, nil, storage.Errorf(storage.Invalid, "kind=%s: not a training kind: use one of %v", k, jobs.Kinds)
+			return o, nil, ferry.Errorf(ferry.Invalid, "kind=%s: not a training kind: use one of %v", k, jobs.Kinds)
 		}
 	}
 	for _, l := range q["label"] {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || k == "" {
-			return o, nil, storage.Errorf(storage.Invalid, "label=%s: give KEY=VALUE", l)
+			return o, nil, ferry.Errorf(ferry.Invalid, "label=%s: give KEY=VALUE", l)
 		}
 		if o.Labels == nil {
 			o.Labels = map[string]string{}
@@ -111,7 +111,7 @@ func listFilter(r *http.Request) (jobs.ListOptions, []jobs.ConditionType, error)
 		for p := range strings.SplitSeq(s, ",") {
 			st, ok := ParseStatus(p)
 			if !ok {
-				return o, nil, storage.Errorf(storage.Invalid, "status=%s: use Created, Running, Restarting, Succeeded or Failed", p)
+				return o, nil, ferry.Errorf(ferry.Invalid, "status=%s: use Created, Running, Restarting, Succeeded or Failed", p)
 			}
 			statuses = append(statuses, st)
 		}
@@ -164,7 +164,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return storage.Errorf(storage.Invalid, "limit=%s: give a number of jobs, 0 or more (0: all)", s)
+			return ferry.Errorf(ferry.Invalid, "limit=%s: give a number of jobs, 0 or more (0: all)", s)
 		}
 		if n > 0 && len(out.Jobs) > n {
 			out.Jobs = out.Jobs[len(out.Jobs)-n:] // the newest n
@@ -195,7 +195,7 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	j, err := h.b.Get(r.Context(), name)
-	if storage.IsNotFound(err) {
+	if ferry.IsNotFound(err) {
 		// Backends that cancel by deleting (Kubernetes) keep no record.
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -216,13 +216,13 @@ func ParseReplica(kind jobs.Kind, s string) (jobs.ReplicaType, int, error) {
 	if i := strings.LastIndexByte(s, '-'); i > 0 {
 		n, err := strconv.Atoi(s[i+1:])
 		if err != nil || n < 0 {
-			return "", 0, storage.Errorf(storage.Invalid, "replica %q: give ROLE-INDEX, e.g. %s-0", s, firstRole(kind))
+			return "", 0, ferry.Errorf(ferry.Invalid, "replica %q: give ROLE-INDEX, e.g. %s-0", s, firstRole(kind))
 		}
 		role, idx = s[:i], n
 	}
 	t, ok := jobs.ParseReplicaType(kind, role)
 	if !ok {
-		return "", 0, storage.Errorf(storage.Invalid, "replica %q: a %s job has the roles %v: give ROLE-INDEX, e.g. %s-0", s, kind, jobs.Roles(kind), firstRole(kind))
+		return "", 0, ferry.Errorf(ferry.Invalid, "replica %q: a %s job has the roles %v: give ROLE-INDEX, e.g. %s-0", s, kind, jobs.Roles(kind), firstRole(kind))
 	}
 	return t, idx, nil
 }
@@ -247,13 +247,13 @@ func (h *Handler) logs(w http.ResponseWriter, r *http.Request) error {
 	}
 	if s := q.Get("index"); s != "" {
 		if opts.Index, err = strconv.Atoi(s); err != nil || opts.Index < 0 {
-			return storage.Errorf(storage.Invalid, "index=%s: give a replica index, 0 or more", s)
+			return ferry.Errorf(ferry.Invalid, "index=%s: give a replica index, 0 or more", s)
 		}
 	}
 	opts.Follow = truthy(q.Get("follow"))
 	if s := q.Get("tail"); s != "" {
 		if opts.TailLines, err = strconv.Atoi(s); err != nil || opts.TailLines < 0 {
-			return storage.Errorf(storage.Invalid, "tail=%s: give a number of lines, 0 or more (0: the whole log)", s)
+			return ferry.Errorf(ferry.Invalid, "tail=%s: give a number of lines, 0 or more (0: the whole log)", s)
 		}
 	}
 	rc, err := h.b.Logs(r.Context(), name, opts)

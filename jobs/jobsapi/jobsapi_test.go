@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/jobsapi"
 	"github.com/ferryml/ferry/jobs/local"
@@ -222,7 +223,7 @@ func TestJobThroughClient(t *testing.T) {
 	stop()
 	for range ch { // the channel closes once the context is done
 	}
-	if _, err := s.c.Get(ctx, "tiny"); !storage.IsNotFound(err) {
+	if _, err := s.c.Get(ctx, "tiny"); !ferry.IsNotFound(err) {
 		t.Errorf("get after delete: %v, want NotFound", err)
 	}
 }
@@ -324,8 +325,8 @@ func TestErrors(t *testing.T) {
 
 	bad := jobs.Spec{Name: "Bad_Name", Kind: jobs.PyTorch, Replicas: map[jobs.ReplicaType]jobs.ReplicaSpec{"PS": {Replicas: 1}}}
 	_, err := s.c.Submit(ctx, bad)
-	var se *storage.Error
-	if !errors.As(err, &se) || se.Code != storage.Invalid {
+	var se *ferry.Error
+	if !errors.As(err, &se) || se.Code != ferry.Invalid {
 		t.Fatalf("invalid spec: %v, want an Invalid error", err)
 	}
 	for _, field := range []string{"name \"Bad_Name\"", "replicas[PS]", "needs a Master or at least one Worker"} {
@@ -372,13 +373,13 @@ func TestErrors(t *testing.T) {
 	if _, err := s.c.Submit(ctx, shJob("dup", "true")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.c.Submit(ctx, shJob("dup", "true")); storage.ErrorCode(err) != storage.AlreadyExists {
+	if _, err := s.c.Submit(ctx, shJob("dup", "true")); ferry.ErrorCode(err) != ferry.AlreadyExists {
 		t.Errorf("a taken name: %v, want AlreadyExists", err)
 	}
-	if _, err := s.c.Logs(ctx, "dup", jobs.LogOptions{Replica: jobs.Worker, Index: 5}); !storage.IsNotFound(err) || !strings.Contains(err.Error(), "Worker-5") {
+	if _, err := s.c.Logs(ctx, "dup", jobs.LogOptions{Replica: jobs.Worker, Index: 5}); !ferry.IsNotFound(err) || !strings.Contains(err.Error(), "Worker-5") {
 		t.Errorf("logs of a missing replica: %v, want NotFound naming Worker-5", err)
 	}
-	if err := s.c.Cancel(ctx, "nope"); !storage.IsNotFound(err) {
+	if err := s.c.Cancel(ctx, "nope"); !ferry.IsNotFound(err) {
 		t.Errorf("cancel unknown: %v", err)
 	}
 	wrong := jobsapi.NewClient(s.url, "wrong", nil)
@@ -386,7 +387,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("wrong token: %v", err)
 	}
 	down := jobsapi.NewClient("http://127.0.0.1:1/api/ferry/v1", "x", nil)
-	if _, err := down.List(ctx, jobs.ListOptions{}); storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "cannot reach") {
+	if _, err := down.List(ctx, jobs.ListOptions{}); ferry.ErrorCode(err) != ferry.Unavailable || !strings.Contains(err.Error(), "cannot reach") {
 		t.Errorf("unreachable: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/storage"
 )
@@ -114,7 +115,7 @@ func (b *Backend) startTracking(ctx context.Context) error {
 	for _, i := range inf.byKind {
 		if _, err := i.AddEventHandler(h); err != nil {
 			cancel()
-			return storage.Errorf(storage.Unavailable, "kube: track jobs: %w", err)
+			return ferry.Errorf(ferry.Unavailable, "kube: track jobs: %w", err)
 		}
 	}
 	b.tracker = t
@@ -180,7 +181,7 @@ func (t *runTracker) track(tj *trackedJob, uid types.UID, name, runID string) {
 	if err != nil {
 		if t.ctx.Err() == nil {
 			log.Warn("kube: job's tracking run", "err", err)
-			finished = storage.IsNotFound(err)
+			finished = ferry.IsNotFound(err)
 		}
 		return
 	}
@@ -250,7 +251,7 @@ func (t *runTracker) track(tj *trackedJob, uid types.UID, name, runID string) {
 			cctx, cancel := context.WithTimeout(t.ctx, trackerTimeout)
 			err := m.run(cctx, false)
 			cancel()
-			if err != nil && !storage.IsNotFound(err) {
+			if err != nil && !ferry.IsNotFound(err) {
 				if t.ctx.Err() != nil {
 					return
 				}

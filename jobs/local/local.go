@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/storage"
 )
@@ -135,7 +136,7 @@ type proc struct {
 // and their exit codes read from the files the wrapper writes).
 func New(ctx context.Context, opts Options) (*Backend, error) {
 	if opts.Dir == "" {
-		return nil, storage.Errorf(storage.Invalid, "local jobs: no state directory: set Options.Dir, e.g. <data dir>/jobs")
+		return nil, ferry.Errorf(ferry.Invalid, "local jobs: no state directory: set Options.Dir, e.g. <data dir>/jobs")
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("local jobs: create state directory: %w", err)
@@ -148,7 +149,7 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
-		return nil, storage.Errorf(storage.Unavailable, "local jobs: %s is in use by another process (a ferry lab, or a kernel started outside one): "+
+		return nil, ferry.Errorf(ferry.Unavailable, "local jobs: %s is in use by another process (a ferry lab, or a kernel started outside one): "+
 			"reach its jobs through its control plane (set FERRY_API_URL and FERRY_TOKEN, or ferry jobs --url), or stop it (%v)", opts.Dir, err)
 	}
 	if opts.Logger == nil {
@@ -255,12 +256,12 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 	for _, t := range spec.ReplicaTypes() {
 		argv := spec.CommandFor(t)
 		if err := lookPath(argv[0]); err != nil {
-			return jobs.Job{}, storage.Errorf(storage.Invalid, "job spec: command %q of %s: not found on PATH (%v): install it or give its full path", argv[0], t, err)
+			return jobs.Job{}, ferry.Errorf(ferry.Invalid, "job spec: command %q of %s: not found on PATH (%v): install it or give its full path", argv[0], t, err)
 		}
 	}
 	if spec.Kind == jobs.MPI {
 		if _, err := exec.LookPath("mpirun"); err != nil {
-			return jobs.Job{}, storage.Errorf(storage.Unavailable, "local jobs: an mpi job needs mpirun (OpenMPI) on PATH: install openmpi-bin")
+			return jobs.Job{}, ferry.Errorf(ferry.Unavailable, "local jobs: an mpi job needs mpirun (OpenMPI) on PATH: install openmpi-bin")
 		}
 	}
 	uid := newUID()
@@ -293,11 +294,11 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return jobs.Job{}, storage.Errorf(storage.Unavailable, "local jobs: backend is closed")
+		return jobs.Job{}, ferry.Errorf(ferry.Unavailable, "local jobs: backend is closed")
 	}
 	if _, ok := b.jobs[spec.Name]; ok {
 		b.mu.Unlock()
-		return jobs.Job{}, storage.Errorf(storage.AlreadyExists, "job %q already exists: choose another name, or delete the old job first", spec.Name)
+		return jobs.Job{}, ferry.Errorf(ferry.AlreadyExists, "job %q already exists: choose another name, or delete the old job first", spec.Name)
 	}
 	if err := b.assignGPUs(j); err != nil {
 		b.mu.Unlock()
@@ -422,7 +423,7 @@ func (b *Backend) Watch(ctx context.Context, name string) (<-chan jobs.Event, er
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return nil, storage.Errorf(storage.Unavailable, "local jobs: backend is closed")
+		return nil, ferry.Errorf(ferry.Unavailable, "local jobs: backend is closed")
 	}
 	if name != "" {
 		if _, ok := b.jobs[name]; !ok {
@@ -468,7 +469,7 @@ func (b *Backend) Cancel(ctx context.Context, name string) error {
 		return notFound(name)
 	}
 	if closed {
-		return storage.Errorf(storage.Unavailable, "local jobs: backend is closed")
+		return ferry.Errorf(ferry.Unavailable, "local jobs: backend is closed")
 	}
 	j.once.Do(func() { close(j.cancel) })
 	select {
@@ -610,7 +611,7 @@ func cloneJob(j *jobs.Job) jobs.Job {
 }
 
 func notFound(name string) error {
-	return storage.Errorf(storage.NotFound, "job %q not found: list jobs to see their names", name)
+	return ferry.Errorf(ferry.NotFound, "job %q not found: list jobs to see their names", name)
 }
 
 func newUID() string {
@@ -663,7 +664,7 @@ func (b *Backend) assignGPUs(j *job) error {
 		return nil
 	}
 	if need > len(b.gpus) {
-		return storage.Errorf(storage.Invalid, "job %s asks for %d GPUs in all but this machine has %d (nvidia-smi -L): lower resources.gpu or use the kube backend", spec.Name, need, len(b.gpus))
+		return ferry.Errorf(ferry.Invalid, "job %s asks for %d GPUs in all but this machine has %d (nvidia-smi -L): lower resources.gpu or use the kube backend", spec.Name, need, len(b.gpus))
 	}
 	var free []string
 	for _, d := range b.gpus {
@@ -679,7 +680,7 @@ func (b *Backend) assignGPUs(j *job) error {
 			}
 		}
 		slices.Sort(users)
-		return storage.Errorf(storage.Unavailable, "job %s asks for %d GPUs but only %d of %d are free (in use by %s): wait for those jobs to end or cancel one", spec.Name, need, len(free), len(b.gpus), strings.Join(users, ", "))
+		return ferry.Errorf(ferry.Unavailable, "job %s asks for %d GPUs but only %d of %d are free (in use by %s): wait for those jobs to end or cancel one", spec.Name, need, len(free), len(b.gpus), strings.Join(users, ", "))
 	}
 	j.rec.GPUs = map[string][]string{}
 	for i, r := range j.rec.Job.Status.Replicas {

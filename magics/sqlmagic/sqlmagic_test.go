@@ -12,8 +12,8 @@ import (
 
 	"github.com/traefik/yaegi/interp"
 
+	"github.com/ferryml/ferry/cmd/ferry-kernel/symbols"
 	"github.com/ferryml/ferry/display"
-	"github.com/ferryml/ferry/internal/symbols"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/kernel/goeval"
 	"github.com/ferryml/ferry/magics"

@@ -15,12 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/jobsapi"
 	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/magics"
-	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/widgets"
 )
@@ -323,12 +323,12 @@ func trainMagic(o Options) *magics.Magic {
 			if f.name == "" {
 				return nil, magics.Usagef(m, "--replace needs --name: it deletes the job of that name first")
 			}
-			if err := s.Backend.Delete(ctx, f.name); err != nil && !storage.IsNotFound(err) {
+			if err := s.Backend.Delete(ctx, f.name); err != nil && !ferry.IsNotFound(err) {
 				return nil, err
 			}
 		}
 		job, err := s.Backend.Submit(ctx, spec)
-		if storage.ErrorCode(err) == storage.AlreadyExists {
+		if ferry.ErrorCode(err) == ferry.AlreadyExists {
 			return nil, fmt.Errorf("%w (or add --replace to delete it first)", err)
 		}
 		if err != nil {

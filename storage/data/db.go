@@ -17,7 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/duckdb/duckdb-go/v2"
 
-	"github.com/ferryml/ferry/storage"
+	"github.com/ferryml/ferry"
 )
 
 // DB is an in-memory DuckDB database with one connection. Its methods are
@@ -487,7 +487,7 @@ func (e *Error) Line() int {
 
 // IsNotFound reports whether err says a file or object does not exist.
 func IsNotFound(err error) bool {
-	return errors.Is(err, errNotFound) || storage.IsNotFound(err)
+	return errors.Is(err, errNotFound) || ferry.IsNotFound(err)
 }
 
 // quoteIdent quotes a SQL identifier.

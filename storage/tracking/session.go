@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/open"
@@ -93,12 +94,12 @@ func SetDefault(s *Session) { defaultSession.Set(s) }
 // when it does not exist yet.
 func (s *Session) SetExperiment(ctx context.Context, name string) (storage.Experiment, error) {
 	if strings.TrimSpace(name) == "" {
-		return storage.Experiment{}, storage.Errorf(storage.Invalid, "experiment name is empty: give one, as in %%experiment my-model")
+		return storage.Experiment{}, ferry.Errorf(ferry.Invalid, "experiment name is empty: give one, as in %%experiment my-model")
 	}
 	e, err := s.Tracker.GetExperimentByName(ctx, name)
-	if storage.IsNotFound(err) {
+	if ferry.IsNotFound(err) {
 		e, err = s.Tracker.CreateExperiment(ctx, name, "", nil)
-		if storage.ErrorCode(err) == storage.AlreadyExists { // created meanwhile
+		if ferry.ErrorCode(err) == ferry.AlreadyExists { // created meanwhile
 			e, err = s.Tracker.GetExperimentByName(ctx, name)
 		}
 	}
@@ -106,7 +107,7 @@ func (s *Session) SetExperiment(ctx context.Context, name string) (storage.Exper
 		return storage.Experiment{}, err
 	}
 	if e.LifecycleStage == storage.Deleted {
-		return storage.Experiment{}, storage.Errorf(storage.Invalid, "experiment %q is deleted: restore it (ferry runs restore-experiment) or choose another name", name)
+		return storage.Experiment{}, ferry.Errorf(ferry.Invalid, "experiment %q is deleted: restore it (ferry runs restore-experiment) or choose another name", name)
 	}
 	s.mu.Lock()
 	s.experiment = e
@@ -217,7 +218,7 @@ func (r *Run) LogArtifact(path string) error {
 	defer cancel()
 	fi, err := os.Stat(path)
 	if err != nil {
-		return storage.Errorf(storage.NotFound, "log artifact: %w", err)
+		return ferry.Errorf(ferry.NotFound, "log artifact: %w", err)
 	}
 	base := filepath.Base(filepath.Clean(path))
 	if !fi.IsDir() {
@@ -285,7 +286,7 @@ func (s *Session) Artifacts(ctx context.Context, run storage.Run) ([]storage.Obj
 	for {
 		page, err := st.List(ctx, o)
 		if err != nil {
-			if storage.IsNotFound(err) {
+			if ferry.IsNotFound(err) {
 				return out, nil
 			}
 			return nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/storage"
 )
@@ -221,7 +222,7 @@ func (c *Client) PutArtifact(ctx context.Context, runID, path string, r io.Reade
 	defer resp.Body.Close()
 	var o objectJSON
 	if err := json.NewDecoder(resp.Body).Decode(&o); err != nil {
-		return ArtifactInfo{}, storage.Errorf(storage.Internal, "tracking API: put artifact %s: bad answer: %w", path, err)
+		return ArtifactInfo{}, ferry.Errorf(ferry.Internal, "tracking API: put artifact %s: bad answer: %w", path, err)
 	}
 	return ArtifactInfo(o), nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/storage"
 )
@@ -66,7 +67,7 @@ func (h *Handler) Service() controlplane.Service {
 }
 
 // StatusOf maps a storage error code to an HTTP status.
-func StatusOf(code storage.Code) int { return controlplane.StatusOf(code) }
+func StatusOf(code ferry.Code) int { return controlplane.StatusOf(code) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return controlplane.WriteJSON(w, status, v)
@@ -289,7 +290,7 @@ func (h *Handler) metricHistory(w http.ResponseWriter, r *http.Request) error {
 // runStore opens the object store of run id's artifacts.
 func (h *Handler) runStore(ctx context.Context, id string) (storage.ObjectStore, error) {
 	if h.openStore == nil {
-		return nil, storage.Errorf(storage.NotSupported, "this server keeps no artifacts (no object store configured)")
+		return nil, ferry.Errorf(ferry.NotSupported, "this server keeps no artifacts (no object store configured)")
 	}
 	run, err := h.tr.GetRun(ctx, id)
 	if err != nil {
@@ -348,7 +349,7 @@ func (h *Handler) listArtifacts(w http.ResponseWriter, r *http.Request) error {
 	for {
 		page, err := st.List(r.Context(), storage.ListOptions{Prefix: prefix, Token: token})
 		if err != nil {
-			if storage.IsNotFound(err) {
+			if ferry.IsNotFound(err) {
 				break
 			}
 			return err

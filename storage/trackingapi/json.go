@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -209,7 +210,7 @@ func parseView(s string) (storage.ViewType, error) {
 	case "all":
 		return storage.All, nil
 	}
-	return 0, storage.Errorf(storage.Invalid, "view %q: use active, deleted or all", s)
+	return 0, ferry.Errorf(ferry.Invalid, "view %q: use active, deleted or all", s)
 }
 
 func nonNil(m map[string]string) map[string]string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/file"
 	"github.com/ferryml/ferry/storage/sqldb"
@@ -91,11 +92,11 @@ func TestArtifacts(t *testing.T) {
 	}
 	for _, p := range []string{"../escape", "a//b"} {
 		_, err := c.PutArtifact(ctx, run.ID, p, strings.NewReader("x"), 1, "")
-		if storage.ErrorCode(err) != storage.Invalid && storage.ErrorCode(err) != storage.NotFound {
+		if ferry.ErrorCode(err) != ferry.Invalid && ferry.ErrorCode(err) != ferry.NotFound {
 			t.Errorf("put %q: %v, want an Invalid error", p, err)
 		}
 	}
-	if _, _, err := c.GetArtifact(ctx, run.ID, "nope"); !storage.IsNotFound(err) {
+	if _, _, err := c.GetArtifact(ctx, run.ID, "nope"); !ferry.IsNotFound(err) {
 		t.Errorf("get missing: %v", err)
 	}
 }
@@ -104,12 +105,12 @@ func TestErrors(t *testing.T) {
 	c := serve(t)
 	ctx := t.Context()
 	_, err := c.GetExperimentByName(ctx, "nope")
-	var se *storage.Error
-	if !errors.As(err, &se) || se.Code != storage.NotFound || !strings.Contains(se.Message, "nope") {
+	var se *ferry.Error
+	if !errors.As(err, &se) || se.Code != ferry.NotFound || !strings.Contains(se.Message, "nope") {
 		t.Errorf("unknown experiment: %#v", err)
 	}
 	_, _, err = c.SearchRuns(ctx, storage.SearchRunsRequest{ExperimentIDs: []string{"0"}, Filter: "metrics.acc >"})
-	if storage.ErrorCode(err) != storage.Invalid {
+	if ferry.ErrorCode(err) != ferry.Invalid {
 		t.Errorf("malformed filter: %v", err)
 	}
 	bad := trackingapi.NewClient(strings.TrimSuffix(c.URL(), "/"), "wrong", nil)
@@ -117,7 +118,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("wrong token: %v", err)
 	}
 	down := trackingapi.NewClient("http://127.0.0.1:1/api/ferry/v1", "x", nil)
-	if _, err := down.ListExperiments(ctx, storage.ActiveOnly); storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "cannot reach") {
+	if _, err := down.ListExperiments(ctx, storage.ActiveOnly); ferry.ErrorCode(err) != ferry.Unavailable || !strings.Contains(err.Error(), "cannot reach") {
 		t.Errorf("unreachable: %v", err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
 
-	"github.com/ferryml/ferry/internal/symbols"
+	"github.com/ferryml/ferry/cmd/ferry-kernel/symbols"
 )
 
 // BenchmarkNewStdlib is the baseline: an interpreter with the standard

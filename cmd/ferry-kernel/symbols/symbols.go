@@ -1,17 +1,19 @@
 // Package symbols holds pre-extracted yaegi symbols (yaegi extract) of the
 // packages Ferry's Go kernel offers to cells beyond the standard library:
-// Ferry's widgets and display packages, storage (contracts), storage/data
+// Ferry's root package (errors and their codes), widgets and display,
+// storage (contracts), storage/data
 // (DuckDB tables) and storage/tracking, Apache Arrow (arrow, arrow/array,
 // arrow/memory) and gonum (mat, stat, floats).
 //
 // yaegi extract leaves out generic functions and types (for example
 // arrow.NewExtensionType helpers and array.NewDictionaryBuilder's generic
 // kin); the rest of each package is available. Regenerate after changing an
-// extracted package's API with `go generate ./internal/symbols`.
+// extracted package's API with `go generate ./cmd/ferry-kernel/symbols`.
 package symbols
 
 import "reflect"
 
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/widgets
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/display
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage/data

@@ -1,18 +1,18 @@
-package kernel_test
+package wire_test
 
 import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/wire"
 )
 
 // A Signer signs outgoing messages and refuses incoming ones whose HMAC does
 // not match the connection file's key.
 func ExampleSigner() {
-	s, _ := kernel.NewSigner("hmac-sha256", []byte("key-from-the-connection-file"))
-	msg := &kernel.Message{
-		Header:  kernel.Header{MsgID: kernel.NewID(), MsgType: "kernel_info_request", Version: kernel.ProtocolVersion},
+	s, _ := wire.NewSigner("hmac-sha256", []byte("key-from-the-connection-file"))
+	msg := &wire.Message{
+		Header:  wire.Header{MsgID: wire.NewID(), MsgType: "kernel_info_request", Version: wire.ProtocolVersion},
 		Content: json.RawMessage(`{}`),
 	}
 	frames, _ := s.Encode(msg)

@@ -1,4 +1,4 @@
-package kernel
+package wire
 
 import (
 	"bytes"
@@ -46,6 +46,15 @@ type Message struct {
 	// rawHeader is the header as received (Decode), which replies and
 	// outputs carry as their parent header.
 	rawHeader []byte
+}
+
+// RawHeader returns the header as received (Decode), which replies and
+// outputs carry as their parent header, or else the Header as JSON.
+func (m *Message) RawHeader() []byte {
+	if m.rawHeader != nil {
+		return m.rawHeader
+	}
+	return m.Header.appendJSON(nil)
 }
 
 // ParentHeader decodes the parent header; the zero Header when it is empty.

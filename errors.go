@@ -1,4 +1,4 @@
-package storage
+package ferry
 
 import (
 	"errors"
@@ -8,8 +8,8 @@ import (
 // Code classifies an Error.
 type Code string
 
-// Error codes. The control-plane API maps them to HTTP statuses (404, 409,
-// 400, 503, 500).
+// Error codes. The control-plane APIs map them to HTTP statuses (404, 409,
+// 400, 503, 501, 500) and their clients map the statuses back.
 const (
 	NotFound      Code = "not_found"
 	AlreadyExists Code = "already_exists"

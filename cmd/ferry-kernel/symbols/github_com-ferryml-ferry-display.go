@@ -45,35 +45,35 @@ func init() {
 		"VegaLiteChart": reflect.ValueOf((*display.VegaLiteChart)(nil)),
 
 		// interface wrapper definitions
-		"_Publisher": reflect.ValueOf((*_github_com_ferryml_ferry_widgets_display_Publisher)(nil)),
-		"_Renderer":  reflect.ValueOf((*_github_com_ferryml_ferry_widgets_display_Renderer)(nil)),
+		"_Publisher": reflect.ValueOf((*_github_com_ferryml_ferry_display_Publisher)(nil)),
+		"_Renderer":  reflect.ValueOf((*_github_com_ferryml_ferry_display_Renderer)(nil)),
 	}
 }
 
-// _github_com_ferryml_ferry_widgets_display_Publisher is an interface wrapper for Publisher type
-type _github_com_ferryml_ferry_widgets_display_Publisher struct {
+// _github_com_ferryml_ferry_display_Publisher is an interface wrapper for Publisher type
+type _github_com_ferryml_ferry_display_Publisher struct {
 	IValue   interface{}
 	WClear   func(wait bool)
 	WInput   func(prompt string, password bool) (string, error)
 	WPublish func(data map[string]any, metadata map[string]any, displayID string, update bool)
 }
 
-func (W _github_com_ferryml_ferry_widgets_display_Publisher) Clear(wait bool) {
+func (W _github_com_ferryml_ferry_display_Publisher) Clear(wait bool) {
 	W.WClear(wait)
 }
-func (W _github_com_ferryml_ferry_widgets_display_Publisher) Input(prompt string, password bool) (string, error) {
+func (W _github_com_ferryml_ferry_display_Publisher) Input(prompt string, password bool) (string, error) {
 	return W.WInput(prompt, password)
 }
-func (W _github_com_ferryml_ferry_widgets_display_Publisher) Publish(data map[string]any, metadata map[string]any, displayID string, update bool) {
+func (W _github_com_ferryml_ferry_display_Publisher) Publish(data map[string]any, metadata map[string]any, displayID string, update bool) {
 	W.WPublish(data, metadata, displayID, update)
 }
 
-// _github_com_ferryml_ferry_widgets_display_Renderer is an interface wrapper for Renderer type
-type _github_com_ferryml_ferry_widgets_display_Renderer struct {
+// _github_com_ferryml_ferry_display_Renderer is an interface wrapper for Renderer type
+type _github_com_ferryml_ferry_display_Renderer struct {
 	IValue      interface{}
 	WMIMEBundle func() (data map[string]any, metadata map[string]any)
 }
 
-func (W _github_com_ferryml_ferry_widgets_display_Renderer) MIMEBundle() (data map[string]any, metadata map[string]any) {
+func (W _github_com_ferryml_ferry_display_Renderer) MIMEBundle() (data map[string]any, metadata map[string]any) {
 	return W.WMIMEBundle()
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
 
-	"github.com/ferryml/ferry/internal/symbols"
+	"github.com/ferryml/ferry"
+	"github.com/ferryml/ferry/cmd/ferry-kernel/symbols"
 )
 
 func newInterp(t testing.TB) *interp.Interpreter {
@@ -178,3 +179,16 @@ func cardInterp(t *testing.T) *interp.Interpreter {
 }
 
 func strconvQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+// TestFerryErrors checks that cells can classify the errors storage and
+// jobs return, whose type and codes live in the root package.
+func TestFerryErrors(t *testing.T) {
+	i := newInterp(t)
+	eval(t, i, `import "github.com/ferryml/ferry"`)
+	if got := eval(t, i, `ferry.IsNotFound(ferry.Errorf(ferry.NotFound, "run %s not found", "r1"))`).Interface(); got != true {
+		t.Errorf("IsNotFound = %v, want true", got)
+	}
+	if got := eval(t, i, `ferry.ErrorCode(ferry.Errorf(ferry.Invalid, "bad"))`).Interface(); got != ferry.Invalid {
+		t.Errorf("ErrorCode = %v, want %v", got, ferry.Invalid)
+	}
+}
