@@ -21,6 +21,32 @@ const (
 	TagJobBackend = "ferry.job.backend"
 )
 
+// TrackerTimeout bounds each call a backend makes to the tracking store on
+// a job's behalf.
+const TrackerTimeout = 30 * time.Second
+
+// MetricBatch is the most metrics LogMetrics sends in one LogBatch.
+const MetricBatch = 1000
+
+// LogMetrics logs ms to the run in batches of at most MetricBatch, each
+// call bounded by TrackerTimeout within ctx. It stops at the first error
+// and returns how many metrics were logged before it.
+func LogMetrics(ctx context.Context, tr storage.Tracker, runID string, ms []storage.Metric) (int, error) {
+	logged := 0
+	for len(ms) > 0 {
+		n := min(len(ms), MetricBatch)
+		bctx, cancel := context.WithTimeout(ctx, TrackerTimeout)
+		err := tr.LogBatch(bctx, runID, ms[:n], nil, nil)
+		cancel()
+		if err != nil {
+			return logged, err
+		}
+		logged += n
+		ms = ms[n:]
+	}
+	return logged, nil
+}
+
 // RunInfo is what a backend knows of a job when it creates its run.
 type RunInfo struct {
 	Backend string    // Job.Backend, e.g. "local"

@@ -2,10 +2,11 @@ package storage
 
 import (
 	"fmt"
-	"github.com/ferryml/ferry"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ferryml/ferry"
 )
 
 // Entity is what a filter or order-by clause refers to.

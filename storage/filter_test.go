@@ -1,11 +1,12 @@
 package storage
 
 import (
-	"github.com/ferryml/ferry"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ferryml/ferry"
 )
 
 func TestParseFilter(t *testing.T) {

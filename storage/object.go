@@ -5,11 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"github.com/ferryml/ferry"
 	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ferryml/ferry"
 )
 
 // ObjectStore is a flat namespace of objects (datasets, artifacts, models)

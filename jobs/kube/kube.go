@@ -319,7 +319,7 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 		return jobs.Job{}, err
 	}
 	if o.runID != "" {
-		if err := b.opts.Tracker.SetTag(ctx, o.runID, storage.Tag{Key: TagJobUID, Value: string(created.GetUID())}); err != nil {
+		if err := b.opts.Tracker.SetTag(ctx, o.runID, storage.Tag{Key: jobs.TagJobUID, Value: string(created.GetUID())}); err != nil {
 			b.log.Warn("kube: tag the job's run with its uid", "job", spec.Name, "run", o.runID, "err", err)
 		}
 	}

@@ -182,7 +182,7 @@ func requireRun(t *testing.T, tr storage.Tracker, j jobs.Job, want storage.RunSt
 	if run.Status != want {
 		t.Errorf("run status %s, want %s", run.Status, want)
 	}
-	if run.Tags[local.TagJobName] != j.Name() || run.Tags[local.TagJobUID] != j.UID {
+	if run.Tags[jobs.TagJobName] != j.Name() || run.Tags[jobs.TagJobUID] != j.UID {
 		t.Errorf("run tags %v: want the job's name and uid", run.Tags)
 	}
 	return run

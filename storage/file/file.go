@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/fnv"
 	"io"
 	"io/fs"
@@ -170,24 +169,25 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, o storage.PutO
 		}
 	}()
 
-	hr := &hashReader{ctx: ctx, r: r, h: sha256.New(), progress: o.Progress}
+	h := sha256.New()
+	hr := storage.NewPutReader(ctx, r, h, o.Progress)
 	buf := make([]byte, 1<<20)
 	w := struct{ io.Writer }{f} // hide ReadFrom: copy through buf
 	if o.Size >= 0 {
 		_, err = io.CopyBuffer(w, io.LimitReader(hr, o.Size), buf)
-		if err == nil && hr.n < o.Size {
-			return storage.ObjectInfo{}, ferry.Errorf(ferry.Invalid, "file: put %s: the reader ended after %d of %d bytes (PutOptions.Size)", key, hr.n, o.Size)
+		if err == nil && hr.N() < o.Size {
+			return storage.ObjectInfo{}, ferry.Errorf(ferry.Invalid, "file: put %s: the reader ended after %d of %d bytes (PutOptions.Size)", key, hr.N(), o.Size)
 		}
 	} else {
 		_, err = io.CopyBuffer(w, hr, buf)
 	}
 	if err != nil {
-		if hr.err != nil && errors.Is(err, hr.err) {
+		if hr.Err() != nil && errors.Is(err, hr.Err()) {
 			return storage.ObjectInfo{}, ferry.Errorf(ferry.ErrorCode(err), "file: put %s: read data: %w", key, err)
 		}
 		return storage.ObjectInfo{}, s.fsErr("put", key, err)
 	}
-	sum := hex.EncodeToString(hr.h.Sum(nil))
+	sum := hex.EncodeToString(h.Sum(nil))
 	if want != "" && sum != want {
 		return storage.ObjectInfo{}, ferry.Errorf(ferry.Internal, "file: copy to %s: source content has SHA-256 %s, recorded %s: %w", key, sum, want, storage.ErrChecksumMismatch)
 	}
@@ -294,36 +294,6 @@ func syncDir(dir string) error {
 		return err
 	}
 	return nil
-}
-
-// hashReader hashes, counts and reports what it reads, and stops when ctx
-// ends.
-type hashReader struct {
-	ctx      context.Context
-	r        io.Reader
-	h        hash.Hash
-	n        int64
-	err      error
-	progress func(int64)
-}
-
-func (h *hashReader) Read(p []byte) (int, error) {
-	if err := h.ctx.Err(); err != nil {
-		h.err = err
-		return 0, err
-	}
-	n, err := h.r.Read(p)
-	if n > 0 {
-		h.h.Write(p[:n])
-		h.n += int64(n)
-		if h.progress != nil {
-			h.progress(h.n)
-		}
-	}
-	if err != nil && err != io.EOF {
-		h.err = err
-	}
-	return n, err
 }
 
 // describe returns the info of the open regular file f of key.

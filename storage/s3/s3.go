@@ -298,7 +298,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, o storage.PutO
 	if ct == "" {
 		ct = storage.DefaultContentType
 	}
-	cr := &countReader{ctx: ctx, r: r, progress: o.Progress}
+	cr := storage.NewPutReader(ctx, r, nil, o.Progress)
 	src := io.Reader(cr)
 	if o.Size >= 0 {
 		src = io.LimitReader(cr, o.Size)
@@ -319,7 +319,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, o storage.PutO
 	// its hash.
 	n, last, err := readPart(src, buf)
 	if err != nil {
-		return storage.ObjectInfo{}, s.readErr(key, err, cr.n, o.Size)
+		return storage.ObjectInfo{}, s.readErr(key, err, cr.N(), o.Size)
 	}
 	var extra []byte
 	if !last {
@@ -330,12 +330,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, o storage.PutO
 		case err == io.EOF:
 			last = true
 		default:
-			return storage.ObjectInfo{}, s.readErr(key, err, cr.n, o.Size)
+			return storage.ObjectInfo{}, s.readErr(key, err, cr.N(), o.Size)
 		}
 	}
 	if last {
 		if o.Size >= 0 && int64(n) < o.Size {
-			return storage.ObjectInfo{}, s.readErr(key, io.ErrUnexpectedEOF, cr.n, o.Size)
+			return storage.ObjectInfo{}, s.readErr(key, io.ErrUnexpectedEOF, cr.N(), o.Size)
 		}
 		h := sha256.Sum256(buf[:n])
 		sum := hex.EncodeToString(h[:])
@@ -360,8 +360,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, o storage.PutO
 	// A larger one goes as a multipart upload, then its hash is recorded.
 	up, sum, err := s.putMultipart(ctx, key, buf, n, extra, src, o.Size, ct, md)
 	if err != nil {
-		if cr.err != nil {
-			return storage.ObjectInfo{}, s.readErr(key, cr.err, cr.n, o.Size)
+		if cr.Err() != nil {
+			return storage.ObjectInfo{}, s.readErr(key, cr.Err(), cr.N(), o.Size)
 		}
 		return storage.ObjectInfo{}, err
 	}
@@ -594,34 +594,6 @@ func modTime(t time.Time) time.Time {
 		return time.Now().UTC().Truncate(time.Second)
 	}
 	return t
-}
-
-// countReader counts and reports what it reads, remembers the first error
-// other than EOF, and stops when ctx ends.
-type countReader struct {
-	ctx      context.Context
-	r        io.Reader
-	n        int64
-	err      error
-	progress func(int64)
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		c.err = err
-		return 0, err
-	}
-	n, err := c.r.Read(p)
-	if n > 0 {
-		c.n += int64(n)
-		if c.progress != nil {
-			c.progress(c.n)
-		}
-	}
-	if err != nil && err != io.EOF && c.err == nil {
-		c.err = err
-	}
-	return n, err
 }
 
 // Get implements storage.ObjectStore.
