@@ -13,11 +13,16 @@
 //
 // Backends live in one subpackage per technology: jobs/local runs each
 // replica as a local process with the environment contract the operators
-// give pods; jobs/kube creates the operators' custom resources. The control
-// plane in notebookd owns a Backend, so jobs outlive the kernels that
-// submitted them.
+// give pods; jobs/kube creates the operators' custom resources. The
+// control plane owns a Backend, so jobs outlive the kernels that submitted
+// them: `ferry lab` (cmd/ferry) opens the backend its flags choose and
+// serves it through jobs/jobsapi, registered with the control plane
+// (package controlplane) that notebookd mounts behind its authentication.
+// jobs/jobsclient is the client side that the magics and the CLI share:
+// the process's session (that API, or a local backend), the monitor loop
+// and the tables.
 //
-// Errors are *storage.Error values with a Code (Invalid, NotFound,
+// Errors are *ferry.Error values with a Code (Invalid, NotFound,
 // AlreadyExists, Unavailable), which the control-plane API maps to HTTP
 // statuses.
 package jobs

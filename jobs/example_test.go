@@ -3,8 +3,8 @@ package jobs_test
 import (
 	"fmt"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/storage"
 )
 
 // A spec for a 2-worker PyTorch DDP job whose script is a notebook cell.
@@ -24,7 +24,7 @@ func ExampleSpec_Validate() {
 	spec.Replicas[jobs.PS] = jobs.ReplicaSpec{Replicas: 1}
 	spec.Resources.CPU = "2x"
 	err := spec.Validate()
-	fmt.Println(storage.ErrorCode(err))
+	fmt.Println(ferry.ErrorCode(err))
 	fmt.Println(err)
 	// Output:
 	// <nil>

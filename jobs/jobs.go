@@ -520,7 +520,7 @@ func (o ListOptions) Matches(j *Job) bool {
 }
 
 // Backend runs jobs. Its methods are safe for concurrent use. Errors carry a
-// storage.Code: Invalid for a spec that fails Validate, AlreadyExists for a
+// ferry.Code: Invalid for a spec that fails Validate, AlreadyExists for a
 // taken name, NotFound for an unknown job.
 type Backend interface {
 	// Submit validates spec and starts the job. It returns once the job is

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -59,10 +60,10 @@ func NewMetricParser(spec MetricsSpec) (*MetricParser, error) {
 	for _, f := range filters {
 		re, err := regexp.Compile(f)
 		if err != nil {
-			return nil, storage.Errorf(storage.Invalid, "metrics filter %q: %w", f, err)
+			return nil, ferry.Errorf(ferry.Invalid, "metrics filter %q: %w", f, err)
 		}
 		if re.NumSubexp() < 2 {
-			return nil, storage.Errorf(storage.Invalid, "metrics filter %q: give a regular expression with two groups, the name and the value", f)
+			return nil, ferry.Errorf(ferry.Invalid, "metrics filter %q: give a regular expression with two groups, the name and the value", f)
 		}
 		p.filters = append(p.filters, re)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/storage"
 )
@@ -71,7 +72,7 @@ func TestMetricParserContinues(t *testing.T) {
 
 func TestMetricParserRefusesBadFilter(t *testing.T) {
 	for _, f := range []string{`(`, `loss=\d+`} {
-		if _, err := jobs.NewMetricParser(jobs.MetricsSpec{Filters: []string{f}}); storage.ErrorCode(err) != storage.Invalid {
+		if _, err := jobs.NewMetricParser(jobs.MetricsSpec{Filters: []string{f}}); ferry.ErrorCode(err) != ferry.Invalid {
 			t.Errorf("filter %q: %v, want Invalid", f, err)
 		}
 	}

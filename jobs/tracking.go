@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -19,6 +20,32 @@ const (
 	TagJobKind    = "ferry.job.kind"
 	TagJobBackend = "ferry.job.backend"
 )
+
+// TrackerTimeout bounds each call a backend makes to the tracking store on
+// a job's behalf.
+const TrackerTimeout = 30 * time.Second
+
+// MetricBatch is the most metrics LogMetrics sends in one LogBatch.
+const MetricBatch = 1000
+
+// LogMetrics logs ms to the run in batches of at most MetricBatch, each
+// call bounded by TrackerTimeout within ctx. It stops at the first error
+// and returns how many metrics were logged before it.
+func LogMetrics(ctx context.Context, tr storage.Tracker, runID string, ms []storage.Metric) (int, error) {
+	logged := 0
+	for len(ms) > 0 {
+		n := min(len(ms), MetricBatch)
+		bctx, cancel := context.WithTimeout(ctx, TrackerTimeout)
+		err := tr.LogBatch(bctx, runID, ms[:n], nil, nil)
+		cancel()
+		if err != nil {
+			return logged, err
+		}
+		logged += n
+		ms = ms[n:]
+	}
+	return logged, nil
+}
 
 // RunInfo is what a backend knows of a job when it creates its run.
 type RunInfo struct {
@@ -38,9 +65,9 @@ func CreateRun(ctx context.Context, tr storage.Tracker, spec *Spec, info RunInfo
 	expID := storage.DefaultExperimentID
 	if spec.Experiment != "" {
 		exp, err := tr.GetExperimentByName(ctx, spec.Experiment)
-		if storage.IsNotFound(err) {
+		if ferry.IsNotFound(err) {
 			exp, err = tr.CreateExperiment(ctx, spec.Experiment, "", nil)
-			if storage.ErrorCode(err) == storage.AlreadyExists { // created meanwhile
+			if ferry.ErrorCode(err) == ferry.AlreadyExists { // created meanwhile
 				exp, err = tr.GetExperimentByName(ctx, spec.Experiment)
 			}
 		}

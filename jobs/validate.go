@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ferryml/ferry/storage"
+	"github.com/ferryml/ferry"
 )
 
 var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
@@ -18,7 +18,7 @@ var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
 var quantityRE = regexp.MustCompile(`^([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$`)
 
 // Validate checks the spec before submission and returns an Invalid
-// *storage.Error listing every problem, each naming the field and the fix;
+// *ferry.Error listing every problem, each naming the field and the fix;
 // nil when the spec can run.
 func (s *Spec) Validate() error {
 	var errs []string
@@ -135,7 +135,7 @@ func (s *Spec) Validate() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &storage.Error{Code: storage.Invalid, Message: "job spec: " + strings.Join(errs, "; "), Err: ErrInvalidSpec}
+	return &ferry.Error{Code: ferry.Invalid, Message: "job spec: " + strings.Join(errs, "; "), Err: ErrInvalidSpec}
 }
 
 // ErrInvalidSpec is the cause of every error of Validate, for errors.Is.

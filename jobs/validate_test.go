@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/storage"
 )
 
 func valid() jobs.Spec {
@@ -96,8 +96,8 @@ func TestValidate(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Validate: nil, want an error with %q", tt.want)
 			}
-			if storage.ErrorCode(err) != storage.Invalid || !errors.Is(err, jobs.ErrInvalidSpec) {
-				t.Errorf("code %s (Is ErrInvalidSpec %v), want invalid", storage.ErrorCode(err), errors.Is(err, jobs.ErrInvalidSpec))
+			if ferry.ErrorCode(err) != ferry.Invalid || !errors.Is(err, jobs.ErrInvalidSpec) {
+				t.Errorf("code %s (Is ErrInvalidSpec %v), want invalid", ferry.ErrorCode(err), errors.Is(err, jobs.ErrInvalidSpec))
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

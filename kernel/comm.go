@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/ferryml/ferry/internal/jsonenc"
+
+	"github.com/ferryml/ferry/wire"
 )
 
 // CommMsg is a message received on a comm.
@@ -14,7 +16,7 @@ type CommMsg struct {
 	Metadata json.RawMessage
 	Buffers  [][]byte
 	// Msg is the whole message, for handlers that need its header.
-	Msg *Message
+	Msg *wire.Message
 }
 
 // Comm is one end of a Jupyter comm: a channel between kernel code and a
@@ -61,7 +63,7 @@ func (k *Kernel) RegisterCommTarget(target string, fn CommTarget) {
 // OpenComm opens a comm from the kernel side, sending comm_open with data,
 // metadata and buffers.
 func (k *Kernel) OpenComm(target string, data, metadata any, buffers [][]byte) *Comm {
-	return k.openComm(NewID(), target, data, metadata, buffers)
+	return k.openComm(wire.NewID(), target, data, metadata, buffers)
 }
 
 func (k *Kernel) openComm(id, target string, data, metadata any, buffers [][]byte) *Comm {
@@ -220,7 +222,7 @@ func (cs *comms) info(target string) map[string]any {
 
 // handle dispatches comm_open, comm_msg and comm_close from the frontend.
 // A panic in a handler is reported on stderr and never stops the kernel.
-func (cs *comms) handle(m *Message) {
+func (cs *comms) handle(m *wire.Message) {
 	var c struct {
 		CommID     string          `json:"comm_id"`
 		TargetName string          `json:"target_name"`
@@ -321,7 +323,7 @@ func (cs *comms) adopt(id string) *Comm {
 func (k *Kernel) publishOutputMeta(msgType string, content, metadata any, buffers [][]byte) {
 	k.stdout.Flush()
 	k.stderr.Flush()
-	k.sendIOPub(&Message{
+	k.sendIOPub(&wire.Message{
 		Identities: [][]byte{[]byte("kernel." + k.sess + "." + msgType)},
 		Header:     k.header(msgType),
 		Parent:     parentOf(k.parent.Load()),

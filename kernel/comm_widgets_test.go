@@ -10,8 +10,10 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
+
+	"github.com/ferryml/ferry/wire"
 )
 
 // startWidgetKernel starts a kernel with the widget layer installed, as
@@ -29,11 +31,11 @@ func startWidgetKernel(t testing.TB) (*Kernel, *client) {
 // message id.
 func (c *client) sendFull(msgType string, content, metadata any, buffers [][]byte) string {
 	c.t.Helper()
-	h := Header{MsgID: NewID(), Session: c.session, Username: "test", Date: Now(), MsgType: msgType, Version: ProtocolVersion}
+	h := wire.Header{MsgID: wire.NewID(), Session: c.session, Username: "test", Date: wire.Now(), MsgType: msgType, Version: wire.ProtocolVersion}
 	if metadata == nil {
 		metadata = map[string]any{}
 	}
-	frames, err := c.signer.Encode(&Message{Header: h, Metadata: mustJSON(metadata), Content: mustJSON(content), Buffers: buffers})
+	frames, err := c.signer.Encode(&wire.Message{Header: h, Metadata: mustJSON(metadata), Content: mustJSON(content), Buffers: buffers})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ type commContent struct {
 	Data       map[string]any `json:"data"`
 }
 
-func decodeComm(t *testing.T, m *Message) commContent {
+func decodeComm(t *testing.T, m *wire.Message) commContent {
 	t.Helper()
 	var cc commContent
 	if err := json.Unmarshal(m.Content, &cc); err != nil {
@@ -60,9 +62,9 @@ func decodeComm(t *testing.T, m *Message) commContent {
 }
 
 // iopubUntil collects iopub messages (of any parent) until one satisfies done.
-func (c *client) iopubUntil(done func(*Message) bool) []*Message {
+func (c *client) iopubUntil(done func(*wire.Message) bool) []*wire.Message {
 	c.t.Helper()
-	var out []*Message
+	var out []*wire.Message
 	timeout := time.After(5 * time.Second)
 	for {
 		select {
@@ -77,7 +79,7 @@ func (c *client) iopubUntil(done func(*Message) bool) []*Message {
 	}
 }
 
-func commMsgsOf(t *testing.T, ms []*Message, id string) []commContent {
+func commMsgsOf(t *testing.T, ms []*wire.Message, id string) []commContent {
 	t.Helper()
 	var out []commContent
 	for _, m := range ms {
@@ -97,7 +99,7 @@ func TestWidgetCommSequences(t *testing.T) {
 	s := widgets.NewIntSlider(5, widgets.Description("n"), widgets.Max(10))
 	var opens []commContent
 	var openMeta []string
-	c.iopubUntil(func(m *Message) bool {
+	c.iopubUntil(func(m *wire.Message) bool {
 		if m.Header.MsgType == "comm_open" {
 			opens = append(opens, decodeComm(t, m))
 			openMeta = append(openMeta, string(m.Metadata))
@@ -128,7 +130,7 @@ func TestWidgetCommSequences(t *testing.T) {
 
 	t.Run("update from kernel", func(t *testing.T) {
 		s.SetValue(9)
-		ms := c.iopubUntil(func(m *Message) bool { return m.Header.MsgType == "comm_msg" })
+		ms := c.iopubUntil(func(m *wire.Message) bool { return m.Header.MsgType == "comm_msg" })
 		got := commMsgsOf(t, ms, s.ModelID())
 		if len(got) != 1 || got[0].Data["method"] != "update" || got[0].Data["state"].(map[string]any)["value"] != 9.0 {
 			t.Fatalf("got %+v, want one update with value 9", got)
@@ -179,7 +181,7 @@ func TestWidgetCommSequences(t *testing.T) {
 		widgets.Display(b)
 		// The button's view, then the Output its callbacks print to.
 		var views []string
-		c.iopubUntil(func(m *Message) bool {
+		c.iopubUntil(func(m *wire.Message) bool {
 			if m.Header.MsgType == "display_data" {
 				var d struct {
 					Data map[string]any `json:"data"`
@@ -208,7 +210,7 @@ func TestWidgetCommSequences(t *testing.T) {
 
 	t.Run("a flood of updates arrives whole and in order", func(t *testing.T) {
 		p := widgets.NewIntProgress(0, widgets.Max(2000))
-		c.iopubUntil(func(m *Message) bool {
+		c.iopubUntil(func(m *wire.Message) bool {
 			return m.Header.MsgType == "comm_open" && decodeComm(t, m).CommID == p.ModelID()
 		})
 		go func() {
@@ -217,7 +219,7 @@ func TestWidgetCommSequences(t *testing.T) {
 			}
 		}()
 		next := 1
-		c.iopubUntil(func(m *Message) bool {
+		c.iopubUntil(func(m *wire.Message) bool {
 			if m.Header.MsgType != "comm_msg" {
 				return false
 			}
@@ -241,24 +243,24 @@ func TestWidgetCommSequences(t *testing.T) {
 			t.Fatalf("after a comm_msg without comm_open: got %+v, want the state", got)
 		}
 		s.SetValue(3)
-		ms := c.iopubUntil(func(m *Message) bool { return m.Header.MsgType == "comm_msg" })
+		ms := c.iopubUntil(func(m *wire.Message) bool { return m.Header.MsgType == "comm_msg" })
 		if got := commMsgsOf(t, ms, s.ModelID()); len(got) != 1 {
 			t.Errorf("kernel update on the adopted comm: got %+v", got)
 		}
 	})
 
 	t.Run("buffers and control request_states", func(t *testing.T) {
-		wid := NewID()
+		wid := wire.NewID()
 		id := c.sendFull("comm_open", map[string]any{"comm_id": wid, "target_name": "jupyter.widget", "data": map[string]any{
 			"state":        map[string]any{"_model_name": "CustomModel", "_model_module": "x", "_model_module_version": "1.0.0", "data": map[string]any{"meta": 1}},
 			"buffer_paths": []any{[]any{"data", "blob"}},
 		}}, map[string]any{"version": "2.1.0"}, [][]byte{{0, 1, 2}})
 		c.iopubUntilIdle(id)
-		ctl := NewID()
+		ctl := wire.NewID()
 		id = c.sendFull("comm_open", map[string]any{"comm_id": ctl, "target_name": "jupyter.widget.control", "data": map[string]any{}}, map[string]any{"version": "1.0.0"}, nil)
 		c.iopubUntilIdle(id)
 		id = c.sendFull("comm_msg", map[string]any{"comm_id": ctl, "data": map[string]any{"method": "request_states"}}, nil, nil)
-		var reply *Message
+		var reply *wire.Message
 		for _, m := range c.iopubUntilIdle(id) {
 			if m.Header.MsgType == "comm_msg" {
 				reply = m

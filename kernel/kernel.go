@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
+
+	"github.com/ferryml/ferry/wire"
 )
 
 // Streams are the kernel's ends of a session's standard streams: writes to
@@ -28,7 +30,7 @@ type Streams struct {
 
 // Config configures a Kernel.
 type Config struct {
-	Conn ConnectionInfo
+	Conn wire.ConnectionInfo
 	// NewEvaluator builds the session's evaluator. It runs concurrently with
 	// start-up so that kernel_info is answered at once.
 	NewEvaluator func(Streams) (Evaluator, error)
@@ -55,7 +57,7 @@ type Config struct {
 type Kernel struct {
 	cfg    Config
 	log    *slog.Logger
-	signer *Signer
+	signer *wire.Signer
 	sess   string
 
 	shell, control, stdin, hb   zmq4.Socket
@@ -75,12 +77,12 @@ type Kernel struct {
 
 	// parent is the request that output is attributed to: the latest
 	// execute_request (or comm message) handled.
-	parent atomic.Pointer[Message]
+	parent atomic.Pointer[wire.Message]
 
 	runMu      sync.Mutex
 	cancelExec context.CancelCauseFunc // non-nil while a cell runs
 	current    context.Context         // the running cell's context
-	inputs     chan *Message           // input_reply messages from stdin
+	inputs     chan *wire.Message      // input_reply messages from stdin
 
 	shutdown chan shutdownReq
 }
@@ -102,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Kernel, error) {
 	if cfg.LanguageVersion == "" {
 		cfg.LanguageVersion = strings.TrimPrefix(runtime.Version(), "go")
 	}
-	signer, err := NewSigner(cfg.Conn.SignatureScheme, []byte(cfg.Conn.Key))
+	signer, err := wire.NewSigner(cfg.Conn.SignatureScheme, []byte(cfg.Conn.Key))
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +112,9 @@ func New(ctx context.Context, cfg Config) (*Kernel, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		signer:   signer,
-		sess:     NewID(),
+		sess:     wire.NewID(),
 		ready:    make(chan struct{}),
-		inputs:   make(chan *Message, 1),
+		inputs:   make(chan *wire.Message, 1),
 		shutdown: make(chan shutdownReq, 1),
 	}
 	k.history, err = openHistory(cfg.HistoryPath)
@@ -133,15 +135,15 @@ func New(ctx context.Context, cfg Config) (*Kernel, error) {
 		port int
 		name string
 	}{{k.shell, c.ShellPort, "shell"}, {k.control, c.ControlPort, "control"}, {k.stdin, c.StdinPort, "stdin"}, {k.hb, c.HBPort, "heartbeat"}} {
-		if err := s.sock.Listen(c.addr(s.port)); err != nil {
+		if err := s.sock.Listen(c.Endpoint(s.port)); err != nil {
 			k.closeSockets()
-			return nil, fmt.Errorf("kernel: listen %s on %s: %w", s.name, c.addr(s.port), err)
+			return nil, fmt.Errorf("kernel: listen %s on %s: %w", s.name, c.Endpoint(s.port), err)
 		}
 	}
 	k.iopub, err = listenPub(c, c.IOPubPort, func(msg string, args ...any) { k.log.Warn(msg, args...) })
 	if err != nil {
 		k.closeSockets()
-		return nil, fmt.Errorf("kernel: listen iopub on %s: %w", c.addr(c.IOPubPort), err)
+		return nil, fmt.Errorf("kernel: listen iopub on %s: %w", c.Endpoint(c.IOPubPort), err)
 	}
 	k.iopubQ = newIOPubQueue(k.iopub, cfg.OnCommFlood)
 	return k, nil
@@ -201,7 +203,7 @@ func (k *Kernel) Run(ctx context.Context) (restart bool, err error) {
 	go k.heartbeat(ctx)
 	go k.serveStdin(ctx)
 	go k.serveControl(ctx)
-	shellQ := make(chan *Message, 4096)
+	shellQ := make(chan *wire.Message, 4096)
 	go k.readLoop(ctx, k.shell, "shell", shellQ)
 	go k.shellWorker(ctx, shellQ)
 
@@ -239,7 +241,7 @@ func (k *Kernel) heartbeat(ctx context.Context) {
 
 // readLoop decodes messages from a ROUTER socket onto q, dropping (and
 // logging) any with a bad signature or malformed frames.
-func (k *Kernel) readLoop(ctx context.Context, sock zmq4.Socket, name string, q chan<- *Message) {
+func (k *Kernel) readLoop(ctx context.Context, sock zmq4.Socket, name string, q chan<- *wire.Message) {
 	for ctx.Err() == nil {
 		raw, err := sock.Recv()
 		if err != nil {
@@ -263,7 +265,7 @@ func (k *Kernel) readLoop(ctx context.Context, sock zmq4.Socket, name string, q 
 }
 
 func (k *Kernel) serveControl(ctx context.Context) {
-	q := make(chan *Message, 64)
+	q := make(chan *wire.Message, 64)
 	go k.readLoop(ctx, k.control, "control", q)
 	for {
 		select {
@@ -276,7 +278,7 @@ func (k *Kernel) serveControl(ctx context.Context) {
 }
 
 func (k *Kernel) serveStdin(ctx context.Context) {
-	q := make(chan *Message, 16)
+	q := make(chan *wire.Message, 16)
 	go k.readLoop(ctx, k.stdin, "stdin", q)
 	for {
 		select {
@@ -296,7 +298,7 @@ func (k *Kernel) serveStdin(ctx context.Context) {
 	}
 }
 
-func (k *Kernel) handleControl(m *Message) {
+func (k *Kernel) handleControl(m *wire.Message) {
 	reply := func(content any) { k.reply(k.control, &k.controlMu, m, content) }
 	k.publish(m, "status", map[string]any{"execution_state": "busy"})
 	defer k.publish(m, "status", map[string]any{"execution_state": "idle"})
@@ -314,7 +316,7 @@ func (k *Kernel) handleControl(m *Message) {
 	}
 }
 
-func (k *Kernel) doShutdown(m *Message, sock zmq4.Socket, mu *sync.Mutex) {
+func (k *Kernel) doShutdown(m *wire.Message, sock zmq4.Socket, mu *sync.Mutex) {
 	var c struct {
 		Restart bool `json:"restart"`
 	}
@@ -345,7 +347,7 @@ var ErrInterrupted = errors.New("interrupted by the user")
 func (k *Kernel) kernelInfo() map[string]any {
 	return map[string]any{
 		"status":                 "ok",
-		"protocol_version":       ProtocolVersion,
+		"protocol_version":       wire.ProtocolVersion,
 		"implementation":         "ferry",
 		"implementation_version": k.cfg.Version,
 		"language_info": map[string]any{
@@ -368,18 +370,15 @@ func (k *Kernel) evaluator() (Evaluator, error) {
 	return k.ev, k.evErr
 }
 
-func (k *Kernel) header(msgType string) Header {
-	return Header{MsgID: NewID(), Session: k.sess, Username: "kernel", Date: Now(), MsgType: msgType, Version: ProtocolVersion}
+func (k *Kernel) header(msgType string) wire.Header {
+	return wire.Header{MsgID: wire.NewID(), Session: k.sess, Username: "kernel", Date: wire.Now(), MsgType: msgType, Version: wire.ProtocolVersion}
 }
 
-func parentOf(m *Message) json.RawMessage {
+func parentOf(m *wire.Message) json.RawMessage {
 	if m == nil {
 		return json.RawMessage("{}")
 	}
-	if m.rawHeader != nil {
-		return m.rawHeader
-	}
-	return m.Header.appendJSON(nil)
+	return m.RawHeader()
 }
 
 func mustJSON(v any) json.RawMessage {
@@ -393,7 +392,7 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-func (k *Kernel) send(sock zmq4.Socket, mu *sync.Mutex, m *Message) {
+func (k *Kernel) send(sock zmq4.Socket, mu *sync.Mutex, m *wire.Message) {
 	frames, err := k.signer.Encode(m)
 	if err != nil {
 		k.log.Error("encode", "msg_type", m.Header.MsgType, "err", err)
@@ -408,14 +407,14 @@ func (k *Kernel) send(sock zmq4.Socket, mu *sync.Mutex, m *Message) {
 }
 
 // reply answers request m on sock with a <type>_reply message.
-func (k *Kernel) reply(sock zmq4.Socket, mu *sync.Mutex, m *Message, content any) {
+func (k *Kernel) reply(sock zmq4.Socket, mu *sync.Mutex, m *wire.Message, content any) {
 	t := strings.TrimSuffix(m.Header.MsgType, "_request") + "_reply"
-	k.send(sock, mu, &Message{Identities: m.Identities, Header: k.header(t), Parent: parentOf(m), Metadata: json.RawMessage("{}"), Content: mustJSON(content)})
+	k.send(sock, mu, &wire.Message{Identities: m.Identities, Header: k.header(t), Parent: parentOf(m), Metadata: json.RawMessage("{}"), Content: mustJSON(content)})
 }
 
 // publish sends a message on iopub parented to m (nil for none).
-func (k *Kernel) publish(m *Message, msgType string, content any, buffers ...[][]byte) {
-	msg := &Message{
+func (k *Kernel) publish(m *wire.Message, msgType string, content any, buffers ...[][]byte) {
+	msg := &wire.Message{
 		Identities: [][]byte{[]byte("kernel." + k.sess + "." + msgType)},
 		Header:     k.header(msgType),
 		Parent:     parentOf(m),
@@ -429,7 +428,7 @@ func (k *Kernel) publish(m *Message, msgType string, content any, buffers ...[][
 }
 
 // sendIOPub queues m on iopub; comm messages wait while the queue is full.
-func (k *Kernel) sendIOPub(m *Message) {
+func (k *Kernel) sendIOPub(m *wire.Message) {
 	frames, err := k.signer.Encode(m)
 	if err != nil {
 		k.log.Error("encode", "msg_type", m.Header.MsgType, "err", err)

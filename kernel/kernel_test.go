@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
+
+	"github.com/ferryml/ferry/wire"
 )
 
 // scriptEvaluator is a test double for the Go evaluator: each line of a cell
@@ -95,13 +97,13 @@ func freePort(t testing.TB) int {
 // client is a minimal Jupyter client over zmq4 for tests.
 type client struct {
 	t                     testing.TB
-	signer                *Signer
+	signer                *wire.Signer
 	session               string
 	shell, control, stdin zmq4.Socket
 	iopub                 zmq4.Socket
-	iopubMsgs             chan *Message
-	stdinMsgs             chan *Message
-	shellMsgs             chan *Message
+	iopubMsgs             chan *wire.Message
+	stdinMsgs             chan *wire.Message
+	shellMsgs             chan *wire.Message
 	restarted             chan bool // what Run returned
 }
 
@@ -109,11 +111,11 @@ func startKernel(t testing.TB, histPath string) (*Kernel, *client) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	var k *Kernel
-	var ci ConnectionInfo
+	var ci wire.ConnectionInfo
 	// A free port can be taken by another process (other test packages
 	// run in parallel) before the kernel binds it: try again with others.
 	for attempt := 0; ; attempt++ {
-		ci = ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: freePort(t), ControlPort: freePort(t), StdinPort: freePort(t), IOPubPort: freePort(t), HBPort: freePort(t), Key: "test-key", SignatureScheme: "hmac-sha256"}
+		ci = wire.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: freePort(t), ControlPort: freePort(t), StdinPort: freePort(t), IOPubPort: freePort(t), HBPort: freePort(t), Key: "test-key", SignatureScheme: "hmac-sha256"}
 		var err error
 		k, err = New(ctx, Config{Conn: ci, HistoryPath: histPath, Version: "test", NewEvaluator: func(s Streams) (Evaluator, error) {
 			return &scriptEvaluator{out: s.Stdout, errw: s.Stderr, in: s.Stdin, k: k}, nil
@@ -130,8 +132,8 @@ func startKernel(t testing.TB, histPath string) (*Kernel, *client) {
 	go func() { defer close(done); r, _ := k.Run(ctx); restarted <- r }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	signer, _ := NewSigner("hmac-sha256", []byte(ci.Key))
-	c := &client{t: t, restarted: restarted, signer: signer, session: NewID(), iopubMsgs: make(chan *Message, 1000), stdinMsgs: make(chan *Message, 10), shellMsgs: make(chan *Message, 100)}
+	signer, _ := wire.NewSigner("hmac-sha256", []byte(ci.Key))
+	c := &client{t: t, restarted: restarted, signer: signer, session: wire.NewID(), iopubMsgs: make(chan *wire.Message, 1000), stdinMsgs: make(chan *wire.Message, 10), shellMsgs: make(chan *wire.Message, 100)}
 	id := zmq4.SocketIdentity(c.session)
 	c.shell = zmq4.NewDealer(ctx, zmq4.WithID(id))
 	c.control = zmq4.NewDealer(ctx, zmq4.WithID(id))
@@ -141,7 +143,7 @@ func startKernel(t testing.TB, histPath string) (*Kernel, *client) {
 		s    zmq4.Socket
 		port int
 	}{{c.shell, ci.ShellPort}, {c.control, ci.ControlPort}, {c.stdin, ci.StdinPort}, {c.iopub, ci.IOPubPort}} {
-		if err := d.s.Dial(ci.addr(d.port)); err != nil {
+		if err := d.s.Dial(ci.Endpoint(d.port)); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { d.s.Close() })
@@ -167,7 +169,7 @@ func startKernel(t testing.TB, histPath string) (*Kernel, *client) {
 	}
 }
 
-func (c *client) pump(s zmq4.Socket, ch chan *Message) {
+func (c *client) pump(s zmq4.Socket, ch chan *wire.Message) {
 	for {
 		raw, err := s.Recv()
 		if err != nil {
@@ -187,10 +189,10 @@ func (c *client) send(s zmq4.Socket, msgType string, content any) string {
 	return c.sendSigned(c.signer, s, msgType, content)
 }
 
-func (c *client) sendSigned(signer *Signer, s zmq4.Socket, msgType string, content any) string {
+func (c *client) sendSigned(signer *wire.Signer, s zmq4.Socket, msgType string, content any) string {
 	c.t.Helper()
-	h := Header{MsgID: NewID(), Session: c.session, Username: "test", Date: Now(), MsgType: msgType, Version: ProtocolVersion}
-	frames, err := signer.Encode(&Message{Header: h, Content: mustJSON(content)})
+	h := wire.Header{MsgID: wire.NewID(), Session: c.session, Username: "test", Date: wire.Now(), MsgType: msgType, Version: wire.ProtocolVersion}
+	frames, err := signer.Encode(&wire.Message{Header: h, Content: mustJSON(content)})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -200,7 +202,7 @@ func (c *client) sendSigned(signer *Signer, s zmq4.Socket, msgType string, conte
 	return h.MsgID
 }
 
-func (c *client) recv(ch chan *Message, msgType string) *Message {
+func (c *client) recv(ch chan *wire.Message, msgType string) *wire.Message {
 	c.t.Helper()
 	select {
 	case m := <-ch:
@@ -214,7 +216,7 @@ func (c *client) recv(ch chan *Message, msgType string) *Message {
 	return nil
 }
 
-func (c *client) waitTimeout(ch chan *Message, parent, msgType string, d time.Duration) *Message {
+func (c *client) waitTimeout(ch chan *wire.Message, parent, msgType string, d time.Duration) *wire.Message {
 	timeout := time.After(d)
 	for {
 		select {
@@ -240,9 +242,9 @@ func (c *client) drain() {
 }
 
 // iopubUntilIdle returns the iopub messages of request id, busy to idle.
-func (c *client) iopubUntilIdle(id string) []*Message {
+func (c *client) iopubUntilIdle(id string) []*wire.Message {
 	c.t.Helper()
-	var out []*Message
+	var out []*wire.Message
 	timeout := time.After(5 * time.Second)
 	for {
 		select {
@@ -260,7 +262,7 @@ func (c *client) iopubUntilIdle(id string) []*Message {
 	}
 }
 
-func types(ms []*Message) string {
+func types(ms []*wire.Message) string {
 	var s []string
 	for _, m := range ms {
 		t := m.Header.MsgType
@@ -281,7 +283,7 @@ func types(ms []*Message) string {
 	return strings.Join(s, " ")
 }
 
-func content(t *testing.T, m *Message) map[string]any {
+func content(t *testing.T, m *wire.Message) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(m.Content, &v); err != nil {
@@ -290,7 +292,7 @@ func content(t *testing.T, m *Message) map[string]any {
 	return v
 }
 
-func (c *client) execute(code string, extra map[string]any) (reply *Message, iopub []*Message) {
+func (c *client) execute(code string, extra map[string]any) (reply *wire.Message, iopub []*wire.Message) {
 	c.t.Helper()
 	req := map[string]any{"code": code, "silent": false, "store_history": true, "user_expressions": map[string]any{}, "allow_stdin": true, "stop_on_error": true}
 	for k, v := range extra {
@@ -335,7 +337,7 @@ func TestExecutionCount(t *testing.T) {
 	r3, _ := c.execute("result 3", map[string]any{"store_history": false})
 	r4, _ := c.execute("result 4", nil)
 	var got []any
-	for _, r := range []*Message{r1, r2, r3, r4} {
+	for _, r := range []*wire.Message{r1, r2, r3, r4} {
 		got = append(got, content(t, r)["execution_count"])
 	}
 	if fmt.Sprint(got) != "[1 1 1 2]" {
@@ -375,7 +377,7 @@ func TestStopOnErrorAbortsQueued(t *testing.T) {
 
 func TestBadSignatureDropped(t *testing.T) {
 	_, c := startKernel(t, "")
-	forger, _ := NewSigner("hmac-sha256", []byte("not-the-key"))
+	forger, _ := wire.NewSigner("hmac-sha256", []byte("not-the-key"))
 	c.sendSigned(forger, c.shell, "execute_request", map[string]any{"code": "print forged"})
 	good := c.send(c.shell, "execute_request", map[string]any{"code": "print good"})
 	reply := c.recv(c.shellMsgs, "execute_reply")
@@ -508,7 +510,7 @@ func TestComms(t *testing.T) {
 	}
 	c.iopubUntilIdle(id)
 	msgID := c.send(c.shell, "comm_msg", map[string]any{"comm_id": "c1", "data": map[string]any{"b": 2}})
-	var echo *Message
+	var echo *wire.Message
 	for _, m := range c.iopubUntilIdle(msgID) {
 		if m.Header.MsgType == "comm_msg" {
 			echo = m

@@ -16,6 +16,16 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 	"github.com/go-zeromq/zmq4/security/null"
+
+	"github.com/ferryml/ferry/wire"
+)
+
+// ZMTP 3 frame flags: a frame is a flags byte, a 1- or 8-byte size and the
+// body. (Package wire's transport parses the same framing.)
+const (
+	zmtpMore    = 0x01
+	zmtpLong    = 0x02
+	zmtpCommand = 0x04
 )
 
 // pubSocket is the kernel's IOPub socket: a ZeroMQ PUB endpoint (ZMTP 3.0,
@@ -65,7 +75,7 @@ type subscriber struct {
 }
 
 // listenPub listens on the endpoint of ci's port as the IOPub socket.
-func listenPub(ci ConnectionInfo, port int, log func(string, ...any)) (*pubSocket, error) {
+func listenPub(ci wire.ConnectionInfo, port int, log func(string, ...any)) (*pubSocket, error) {
 	network, addr := "tcp", net.JoinHostPort(strings.TrimPrefix(ci.IP, "*"), strconv.Itoa(port))
 	if ci.Transport == "ipc" {
 		network, addr = "unix", fmt.Sprintf("%s-%d", ci.IP, port)

@@ -11,14 +11,16 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 	"github.com/go-zeromq/zmq4/security/null"
+
+	"github.com/ferryml/ferry/wire"
 )
 
 // startPub listens on a free port; its log lines are returned by logs.
-func startPub(t *testing.T) (p *pubSocket, ci ConnectionInfo, port int, logs func() []string) {
+func startPub(t *testing.T) (p *pubSocket, ci wire.ConnectionInfo, port int, logs func() []string) {
 	t.Helper()
 	var mu sync.Mutex
 	var lines []string
-	ci = ConnectionInfo{Transport: "tcp", IP: "127.0.0.1"}
+	ci = wire.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1"}
 	port = freePort(t)
 	p, err := listenPub(ci, port, func(msg string, args ...any) {
 		mu.Lock()
@@ -34,11 +36,11 @@ func startPub(t *testing.T) (p *pubSocket, ci ConnectionInfo, port int, logs fun
 
 // subscribe connects a zmq4 SUB socket to port with the given topics and
 // waits until the PUB side has seen the subscriptions.
-func subscribe(t *testing.T, p *pubSocket, ci ConnectionInfo, port int, topics ...string) zmq4.Socket {
+func subscribe(t *testing.T, p *pubSocket, ci wire.ConnectionInfo, port int, topics ...string) zmq4.Socket {
 	t.Helper()
 	sub := zmq4.NewSub(t.Context())
 	t.Cleanup(func() { sub.Close() })
-	if err := sub.Dial(ci.addr(port)); err != nil {
+	if err := sub.Dial(ci.Endpoint(port)); err != nil {
 		t.Fatal(err)
 	}
 	for _, tp := range topics {
@@ -193,7 +195,7 @@ func TestPubDropsStuckSubscriber(t *testing.T) {
 	defer cancel()
 	good := zmq4.NewSub(ctx)
 	defer good.Close()
-	if err := good.Dial(ci.addr(port)); err != nil {
+	if err := good.Dial(ci.Endpoint(port)); err != nil {
 		t.Fatal(err)
 	}
 	if err := good.SetOption(zmq4.OptionSubscribe, "k"); err != nil {

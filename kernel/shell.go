@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ferryml/ferry/wire"
 )
 
-func (k *Kernel) shellWorker(ctx context.Context, q chan *Message) {
+func (k *Kernel) shellWorker(ctx context.Context, q chan *wire.Message) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -23,7 +25,7 @@ func (k *Kernel) shellWorker(ctx context.Context, q chan *Message) {
 // abortQueued answers every execute_request already queued with status
 // "aborted", as ipykernel does after an error with stop_on_error.
 // Only requests that arrived before the failure are aborted.
-func (k *Kernel) abortQueued(q chan *Message) {
+func (k *Kernel) abortQueued(q chan *wire.Message) {
 	for range len(q) {
 		select {
 		case m := <-q:
@@ -42,7 +44,7 @@ func (k *Kernel) abortQueued(q chan *Message) {
 
 // handleShell handles one shell request. After an execute that fails with
 // stop_on_error it aborts the executes queued in q, before going idle.
-func (k *Kernel) handleShell(ctx context.Context, m *Message, q chan *Message) {
+func (k *Kernel) handleShell(ctx context.Context, m *wire.Message, q chan *wire.Message) {
 	reply := func(content any) { k.reply(k.shell, &k.shellMu, m, content) }
 	k.publish(m, "status", map[string]any{"execution_state": "busy"})
 	defer k.publish(m, "status", map[string]any{"execution_state": "idle"})
@@ -150,7 +152,7 @@ type executeRequest struct {
 	StopOnError     *bool             `json:"stop_on_error"`
 }
 
-func (k *Kernel) execute(ctx context.Context, m *Message) (ok bool) {
+func (k *Kernel) execute(ctx context.Context, m *wire.Message) (ok bool) {
 	var req executeRequest
 	if err := json.Unmarshal(m.Content, &req); err != nil {
 		k.reply(k.shell, &k.shellMu, m, errorContent(fmt.Errorf("execute_request content is invalid: %w", err)))
@@ -236,7 +238,7 @@ func nonNil(m map[string]any) map[string]any {
 }
 
 // run evaluates code with a context the user can interrupt.
-func (k *Kernel) run(ctx context.Context, m *Message, req executeRequest, ev Evaluator, code string) (*Bundle, error) {
+func (k *Kernel) run(ctx context.Context, m *wire.Message, req executeRequest, ev Evaluator, code string) (*Bundle, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	ctx = context.WithValue(ctx, execKey{}, &execInfo{msg: m, allowStdin: req.AllowStdin == nil || *req.AllowStdin})
 	k.runMu.Lock()
@@ -256,7 +258,7 @@ func (k *Kernel) run(ctx context.Context, m *Message, req executeRequest, ev Eva
 type execKey struct{}
 
 type execInfo struct {
-	msg        *Message
+	msg        *wire.Message
 	allowStdin bool
 }
 

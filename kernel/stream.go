@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ferryml/ferry/wire"
 )
 
 // streamFlushDelay bounds how long text written by a cell waits before it is
@@ -113,7 +115,7 @@ func (k *Kernel) Input(prompt string, password bool) (string, error) {
 	default:
 	}
 	k.log.Debug("input_request", "idents", len(info.msg.Identities))
-	k.send(k.stdin, &k.stdinMu, &Message{
+	k.send(k.stdin, &k.stdinMu, &wire.Message{
 		Identities: info.msg.Identities,
 		Header:     k.header("input_request"),
 		Parent:     parentOf(info.msg),

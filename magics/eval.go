@@ -5,8 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/kernel"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // Evaluator runs cells with magics: it implements kernel.Evaluator over the

@@ -5,7 +5,7 @@
 //
 // Implementations live in one subpackage per technology: storage/file and
 // storage/s3 for objects, storage/sqlite and storage/postgres for tracking
-// (both over the database/sql code in storage/sqldb). Errors carry a Code
-// (NotFound, AlreadyExists, Invalid, Unavailable) that the control-plane
-// API maps to HTTP statuses.
+// (both over the database/sql code in storage/sqldb). Errors are
+// *ferry.Error values with a Code (NotFound, AlreadyExists, Invalid,
+// Unavailable) that the control-plane API maps to HTTP statuses.
 package storage

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ferryml/ferry"
 )
 
 // Entity is what a filter or order-by clause refers to.
@@ -193,7 +195,7 @@ func (p *parser) errAt(pos int, format string, args ...any) error {
 	if what == "" {
 		what = "filter"
 	}
-	return Errorf(Invalid, "%s %q: at position %d: %s", what, p.src, pos, fmt.Sprintf(format, args...))
+	return ferry.Errorf(ferry.Invalid, "%s %q: at position %d: %s", what, p.src, pos, fmt.Sprintf(format, args...))
 }
 
 // describe names what is at pos for an error message.

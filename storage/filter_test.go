@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ferryml/ferry"
 )
 
 func TestParseFilter(t *testing.T) {
@@ -94,8 +96,8 @@ func TestParseFilterErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("parsed; want an error")
 			}
-			if ErrorCode(err) != Invalid {
-				t.Errorf("code %s, want invalid", ErrorCode(err))
+			if ferry.ErrorCode(err) != ferry.Invalid {
+				t.Errorf("code %s, want invalid", ferry.ErrorCode(err))
 			}
 			if pos := "at position " + strconv.Itoa(tc.pos) + ":"; !strings.Contains(err.Error(), pos) {
 				t.Errorf("error %q: want %q", err, pos)
@@ -127,7 +129,7 @@ func TestParseOrderBy(t *testing.T) {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := ParseOrderBy(tc.in)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) || ErrorCode(err) != Invalid {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || ferry.ErrorCode(err) != ferry.Invalid {
 					t.Fatalf("error %v, want invalid error containing %q", err, tc.err)
 				}
 				return
@@ -167,7 +169,7 @@ func FuzzParseFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := ParseFilter(s)
 		if err != nil {
-			if ErrorCode(err) != Invalid || !strings.Contains(err.Error(), "at position ") {
+			if ferry.ErrorCode(err) != ferry.Invalid || !strings.Contains(err.Error(), "at position ") {
 				t.Fatalf("ParseFilter(%q): error %v: want Invalid with a position", s, err)
 			}
 			return

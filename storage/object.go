@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ferryml/ferry"
 )
 
 // ObjectStore is a flat namespace of objects (datasets, artifacts, models)
@@ -133,7 +135,7 @@ var ErrChecksumMismatch = errors.New("sha256 mismatch")
 // longer than 1024 bytes (the S3 limit).
 func ValidateKey(key string) error {
 	bad := func(why string) error {
-		return Errorf(Invalid, "invalid object key %q: %s", key, why)
+		return ferry.Errorf(ferry.Invalid, "invalid object key %q: %s", key, why)
 	}
 	switch {
 	case key == "":
@@ -176,29 +178,29 @@ func ValidateMetadata(md map[string]string) (map[string]string, error) {
 	for k, v := range md {
 		lk := strings.ToLower(k)
 		if lk == "" {
-			return nil, Errorf(Invalid, "invalid metadata: empty key")
+			return nil, ferry.Errorf(ferry.Invalid, "invalid metadata: empty key")
 		}
 		for _, c := range lk {
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return nil, Errorf(Invalid, "invalid metadata key %q: use letters, digits, '-' and '_'", k)
+				return nil, ferry.Errorf(ferry.Invalid, "invalid metadata key %q: use letters, digits, '-' and '_'", k)
 			}
 		}
 		if lk == "sha256" {
-			return nil, Errorf(Invalid, "invalid metadata key %q: reserved for the content's SHA-256", k)
+			return nil, ferry.Errorf(ferry.Invalid, "invalid metadata key %q: reserved for the content's SHA-256", k)
 		}
 		for i := 0; i < len(v); i++ {
 			if v[i] < 0x20 || v[i] > 0x7e {
-				return nil, Errorf(Invalid, "invalid metadata value for %q: use printable ASCII (encode other text, e.g. as URL query escapes)", k)
+				return nil, ferry.Errorf(ferry.Invalid, "invalid metadata value for %q: use printable ASCII (encode other text, e.g. as URL query escapes)", k)
 			}
 		}
 		if _, dup := out[lk]; dup {
-			return nil, Errorf(Invalid, "invalid metadata: key %q given twice (keys are case-insensitive)", lk)
+			return nil, ferry.Errorf(ferry.Invalid, "invalid metadata: key %q given twice (keys are case-insensitive)", lk)
 		}
 		out[lk] = v
 		total += len(lk) + len(v)
 	}
 	if total > 2048 {
-		return nil, Errorf(Invalid, "invalid metadata: %d bytes, more than the 2 KiB S3 allows", total)
+		return nil, ferry.Errorf(ferry.Invalid, "invalid metadata: %d bytes, more than the 2 KiB S3 allows", total)
 	}
 	return out, nil
 }
@@ -207,10 +209,10 @@ func ValidateMetadata(md map[string]string) (map[string]string, error) {
 // number of bytes the range covers.
 func ValidateRange(key string, o GetOptions, size int64) (int64, error) {
 	if o.Offset < 0 || o.Length < 0 {
-		return 0, Errorf(Invalid, "get %s: negative range (offset %d, length %d)", key, o.Offset, o.Length)
+		return 0, ferry.Errorf(ferry.Invalid, "get %s: negative range (offset %d, length %d)", key, o.Offset, o.Length)
 	}
 	if o.Offset > size {
-		return 0, Errorf(Invalid, "get %s: offset %d is past the end of the object (size %d)", key, o.Offset, size)
+		return 0, ferry.Errorf(ferry.Invalid, "get %s: offset %d is past the end of the object (size %d)", key, o.Offset, size)
 	}
 	n := size - o.Offset
 	if o.Length > 0 && o.Length < n {
@@ -229,18 +231,18 @@ func Verify(ctx context.Context, s ObjectStore, key string) error {
 	}
 	defer rc.Close()
 	if info.SHA256 == "" {
-		return Errorf(Invalid, "verify %s: no SHA-256 recorded (the object was not written through Ferry); put it again to record one", key)
+		return ferry.Errorf(ferry.Invalid, "verify %s: no SHA-256 recorded (the object was not written through Ferry); put it again to record one", key)
 	}
 	h := sha256.New()
 	n, err := io.Copy(h, rc)
 	if err != nil {
-		return Errorf(ErrorCode(err), "verify %s: read: %w", key, err)
+		return ferry.Errorf(ferry.ErrorCode(err), "verify %s: read: %w", key, err)
 	}
 	if n != info.Size {
-		return Errorf(Internal, "verify %s: read %d bytes, object size %d: %w", key, n, info.Size, ErrChecksumMismatch)
+		return ferry.Errorf(ferry.Internal, "verify %s: read %d bytes, object size %d: %w", key, n, info.Size, ErrChecksumMismatch)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != info.SHA256 {
-		return Errorf(Internal, "verify %s: content has SHA-256 %s, recorded %s: %w; the object is corrupt, put it again", key, got, info.SHA256, ErrChecksumMismatch)
+		return ferry.Errorf(ferry.Internal, "verify %s: content has SHA-256 %s, recorded %s: %w; the object is corrupt, put it again", key, got, info.SHA256, ErrChecksumMismatch)
 	}
 	return nil
 }

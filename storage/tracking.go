@@ -197,10 +197,10 @@ const (
 )
 
 // Tracker is the tracking store. Its methods are safe for concurrent use,
-// also by several processes sharing one database. Errors are *Error values
-// with a Code: NotFound for an unknown experiment or run, AlreadyExists for
-// a taken experiment name, Invalid for bad input (a param's second value, a
-// malformed filter, a write to a deleted run).
+// also by several processes sharing one database. Errors are *ferry.Error
+// values with a Code: NotFound for an unknown experiment or run,
+// AlreadyExists for a taken experiment name, Invalid for bad input (a
+// param's second value, a malformed filter, a write to a deleted run).
 type Tracker interface {
 	CreateExperiment(ctx context.Context, name, artifactLocation string, tags map[string]string) (Experiment, error)
 	GetExperiment(ctx context.Context, id string) (Experiment, error)

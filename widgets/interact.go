@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/ferryml/ferry/widgets/display"
+	"github.com/ferryml/ferry/display"
 )
 
 // ArgSpec names a parameter of an Interact function and says how to build

@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/internal/jsonenc"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // Widget is any widget of this package: its model, and the MIME bundle that

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/ferryml/ferry/widgets/display"
+	"github.com/ferryml/ferry/display"
 )
 
 // Output is an area that shows captured output (OutputModel of

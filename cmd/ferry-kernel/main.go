@@ -26,7 +26,8 @@ import (
 
 	"github.com/traefik/yaegi/interp"
 
-	"github.com/ferryml/ferry/internal/symbols"
+	"github.com/ferryml/ferry/cmd/ferry-kernel/symbols"
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/kernel/goeval"
 	"github.com/ferryml/ferry/magics"
@@ -34,7 +35,7 @@ import (
 	"github.com/ferryml/ferry/magics/sqlmagic"
 	"github.com/ferryml/ferry/magics/train"
 	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
+	"github.com/ferryml/ferry/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -76,7 +77,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 	setMemoryLimit()
 	setProcs()
 
-	ci, err := kernel.ReadConnectionFile(*connFile)
+	ci, err := wire.ReadConnectionFile(*connFile)
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 				Stderr:     s.Stderr,
 				Stdin:      s.Stdin,
 				Symbols:    []interp.Exports{symbols.Symbols},
-				PreImports: map[string]string{"display": "github.com/ferryml/ferry/widgets/display", "fmt": "fmt", "data": "github.com/ferryml/ferry/storage/data", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
+				PreImports: map[string]string{"display": "github.com/ferryml/ferry/display", "fmt": "fmt", "data": "github.com/ferryml/ferry/storage/data", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
 			})
 			if err != nil {
 				return nil, err

@@ -11,9 +11,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/jobs"
-	jobsapi "github.com/ferryml/ferry/jobs/httpapi"
-	"github.com/ferryml/ferry/magics/train"
+	"github.com/ferryml/ferry/jobs/jobsapi"
+	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/storage/tracking"
 )
 
@@ -35,7 +36,7 @@ Commands:
 A spec is the JSON of a job (camelCase, as the Kubeflow resources), e.g.
   {"name": "mnist", "kind": "pytorch",
    "replicas": {"Master": {"replicas": 1}, "Worker": {"replicas": 1}},
-   "command": ["python3", "train.py"], "files": {"train.py": "..."}}
+   "command": ["python3", "jobsclient.py"], "files": {"jobsclient.py": "..."}}
 
 Where the jobs run: --url (or $FERRY_API_URL) and --token ($FERRY_TOKEN)
 name a running ferry lab's control plane, e.g.
@@ -50,8 +51,8 @@ Flags:
 func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("jobs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	apiURL := fs.String("url", os.Getenv(tracking.EnvAPIURL), "the control-plane `URL` of a running ferry lab")
-	token := fs.String("token", os.Getenv(tracking.EnvToken), "its `token`")
+	apiURL := fs.String("url", os.Getenv(controlplane.EnvAPIURL), "the control-plane `URL` of a running ferry lab")
+	token := fs.String("token", os.Getenv(controlplane.EnvToken), "its `token`")
 	kind := fs.String("kind", "", "list: only jobs of this `kind`")
 	status := fs.String("status", "", "list: only jobs in this `status` (Created, Running, Restarting, Succeeded, Failed; comma-separated)")
 	var labels stringList
@@ -105,7 +106,7 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	b := s.Backend
 	switch cmd {
 	case "list":
-		lo, statuses, err := train.ListFilter(*kind, *status, labels)
+		lo, statuses, err := jobsclient.ListFilter(*kind, *status, labels)
 		if err != nil {
 			return fmt.Errorf("jobs list: %w", err)
 		}
@@ -117,7 +118,7 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *asJSON {
 			return printJSON(stdout, js)
 		}
-		fmt.Fprintln(stdout, train.JobsTable(js).String())
+		fmt.Fprintln(stdout, jobsclient.JobsTable(js).String())
 		fmt.Fprintf(stdout, "(%d jobs, %s)\n", len(js), s.Where)
 	case "show":
 		j, err := b.Get(ctx, pos[0])
@@ -183,14 +184,14 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if !*wait {
 			return nil
 		}
-		res := train.Monitor(ctx, b, j, nil, train.MonitorOptions{})
+		res := jobsclient.Monitor(ctx, b, j, nil, jobsclient.MonitorOptions{})
 		if res.Err != nil {
 			return fmt.Errorf("jobs submit: watching %s: %w", j.Name(), res.Err)
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("jobs submit: stopped watching %s; it keeps running (ferry jobs cancel %s stops it)", j.Name(), j.Name())
 		}
-		fmt.Fprintln(stdout, train.Summary(ctx, res.Job, nil, res.Metrics).String())
+		fmt.Fprintln(stdout, jobsclient.Summary(ctx, res.Job, nil, res.Metrics).String())
 		if res.Job.Status.Phase() == jobs.Failed {
 			c, _ := res.Job.Status.Condition(jobs.Failed)
 			return fmt.Errorf("job %s failed (%s): %s", j.Name(), c.Reason, c.Message)
@@ -201,15 +202,15 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // jobsSession connects to the control plane at apiURL, or opens the local
 // backend of the data directory with the embedded tracking store.
-func jobsSession(ctx context.Context, apiURL, token string) (*train.Session, func(), error) {
+func jobsSession(ctx context.Context, apiURL, token string) (*jobsclient.Session, func(), error) {
 	if apiURL != "" {
-		return train.NewSession(jobsapi.NewClient(apiURL, token, nil), apiURL), func() {}, nil
+		return jobsclient.NewSession(jobsapi.NewClient(apiURL, token, nil), apiURL), func() {}, nil
 	}
 	ts, err := tracking.Connect(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("jobs: tracking store: %w", err)
 	}
-	s, err := train.Connect(ctx, ts)
+	s, err := jobsclient.Connect(ctx, ts)
 	if err != nil {
 		ts.Tracker.Close()
 		return nil, nil, err
@@ -233,7 +234,7 @@ func printJob(w io.Writer, j *jobs.Job) {
 	for _, c := range j.Status.Conditions {
 		fmt.Fprintf(w, "  %-10s %-5v %-20s %s  %s\n", c.Type, c.Status, c.Reason, c.LastTransitionTime.UTC().Format("2006-01-02 15:04:05"), c.Message)
 	}
-	t := train.Describe(j)
+	t := jobsclient.Describe(j)
 	t.Caption = ""
 	fmt.Fprintln(w, t.String())
 }

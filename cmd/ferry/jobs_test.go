@@ -17,15 +17,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/jobs"
-	jobsapi "github.com/ferryml/ferry/jobs/httpapi"
+	"github.com/ferryml/ferry/jobs/jobsapi"
+	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/jobs/kube"
 	"github.com/ferryml/ferry/jobs/local"
-	"github.com/ferryml/ferry/magics/train"
-	"github.com/ferryml/ferry/storage"
-	trackingapi "github.com/ferryml/ferry/storage/httpapi"
 	"github.com/ferryml/ferry/storage/tracking"
+	"github.com/ferryml/ferry/storage/trackingapi"
 )
 
 func writeSpec(t *testing.T, spec jobs.Spec) string {
@@ -242,7 +242,7 @@ func TestLabJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := train.Monitor(ctx, c, j, nil, train.MonitorOptions{})
+	res := jobsclient.Monitor(ctx, c, j, nil, jobsclient.MonitorOptions{})
 	if res.Err != nil || res.Job.Status.Phase() != jobs.Succeeded || res.Metrics["loss"] != 0.125 {
 		t.Fatalf("job %s, metrics %v, %v: want Succeeded with loss 0.125", res.Job.Status.Phase(), res.Metrics, res.Err)
 	}
@@ -324,7 +324,7 @@ func TestLabKubeJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Cancelling on Kubernetes deletes the object.
-	if _, err := kb.Get(t.Context(), "kube-from-lab"); !storage.IsNotFound(err) {
+	if _, err := kb.Get(t.Context(), "kube-from-lab"); !ferry.IsNotFound(err) {
 		t.Errorf("after cancel: %v, want NotFound", err)
 	}
 }

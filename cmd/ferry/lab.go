@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -17,16 +16,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/jobs"
-	jobsapi "github.com/ferryml/ferry/jobs/httpapi"
+	"github.com/ferryml/ferry/jobs/jobsapi"
 	"github.com/ferryml/ferry/jobs/kube"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/notebookd"
 	"github.com/ferryml/ferry/notebookd/contents"
 	"github.com/ferryml/ferry/notebookd/kernels"
 	"github.com/ferryml/ferry/notebookd/terminals"
-	"github.com/ferryml/ferry/storage/httpapi"
 	"github.com/ferryml/ferry/storage/tracking"
+	"github.com/ferryml/ferry/storage/trackingapi"
 )
 
 // labOptions are the flags of `ferry lab`.
@@ -138,13 +138,13 @@ func runLab(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 // config turns the flags into a notebookd.Config (without the managers).
 func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, error) {
 	if o.token == "" {
-		o.token = os.Getenv("FERRY_TOKEN")
+		o.token = os.Getenv(controlplane.EnvToken)
 	}
 	if o.labAssets == "" {
 		o.labAssets = os.Getenv("FERRY_LAB_ASSETS")
 	}
 	if o.dataDir == "" {
-		o.dataDir = os.Getenv("FERRY_DATA_DIR")
+		o.dataDir = os.Getenv(controlplane.EnvDataDir)
 	}
 	if o.dataDir == "" {
 		home, err := os.UserHomeDir()
@@ -220,10 +220,10 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 
 	// The control plane: tracking (the embedded SQLite store by default).
 	if o.trackingURL == "" {
-		o.trackingURL = os.Getenv(tracking.EnvTrackingURL)
+		o.trackingURL = os.Getenv(controlplane.EnvTrackingURL)
 	}
 	if o.artifactsURL == "" {
-		o.artifactsURL = os.Getenv("FERRY_ARTIFACTS_URL")
+		o.artifactsURL = os.Getenv(controlplane.EnvArtifactsURL)
 	}
 	if o.trackingURL == "" {
 		if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
@@ -268,12 +268,12 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 	}
 	defer jb.Close()
 	go func() { <-ctx.Done(); jb.Close() }() // ends watches and followed logs, so shutdown need not wait for them
-	cfg.Control = controlPlane(
-		httpapi.NewHandler(tr, tracking.OpenStore, log.With("component", "tracking-api")),
-		jobsapi.NewHandler(jb, backendName, log.With("component", "jobs-api")))
+	cfg.Control = controlplane.NewRegistry(log.With("component", "control-plane"),
+		trackingapi.NewHandler(tr, tracking.OpenStore, log.With("component", "tracking-api")).Service(),
+		jobsapi.NewHandler(jb, backendName, log.With("component", "jobs-api")).Service())
 	var tm *terminals.Manager
 	cfg.OnListen = func(l notebookd.Listening) {
-		env := []string{tracking.EnvAPIURL + "=" + l.APIURL, tracking.EnvToken + "=" + l.APIToken}
+		env := controlplane.Endpoint{URL: l.APIURL, Token: l.APIToken}.Environ()
 		km.AddEnv(env...)
 		if tm != nil {
 			tm.AddEnv(env...)
@@ -322,18 +322,6 @@ func (o *labOptions) kernelLimits() kernels.Limits {
 		MaxMessageBytes: int64(off(float64(o.wsMaxMessage))),
 		QueueBytes:      int(off(float64(o.wsQueue))),
 	}
-}
-
-// controlPlane routes the jobs routes (/jobs...) to jobsH and everything
-// else to trackingH.
-func controlPlane(trackingH, jobsH http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if jobsapi.Owns(r.URL.Path) {
-			jobsH.ServeHTTP(w, r)
-			return
-		}
-		trackingH.ServeHTTP(w, r)
-	})
 }
 
 // openBrowser opens the server's URL with xdg-open (or open on macOS) once

@@ -9,9 +9,10 @@ import (
 	"io"
 	"os"
 
+	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/storage"
-	"github.com/ferryml/ferry/storage/httpapi"
 	"github.com/ferryml/ferry/storage/tracking"
+	"github.com/ferryml/ferry/storage/trackingapi"
 )
 
 const runsUsage = `Usage: ferry runs COMMAND [FLAGS] [ARGS]
@@ -38,9 +39,9 @@ Flags:
 func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	apiURL := fs.String("url", os.Getenv(tracking.EnvAPIURL), "the control-plane `URL` of a running ferry lab")
-	token := fs.String("token", os.Getenv(tracking.EnvToken), "its `token`")
-	trackingURL := fs.String("tracking-url", os.Getenv(tracking.EnvTrackingURL), "a tracking store `URL` (sqlite:///..., postgres://...)")
+	apiURL := fs.String("url", os.Getenv(controlplane.EnvAPIURL), "the control-plane `URL` of a running ferry lab")
+	token := fs.String("token", os.Getenv(controlplane.EnvToken), "its `token`")
+	trackingURL := fs.String("tracking-url", os.Getenv(controlplane.EnvTrackingURL), "a tracking store `URL` (sqlite:///..., postgres://...)")
 	exp := fs.String("experiment", "", "the experiment `name` (default: Default)")
 	filter := fs.String("filter", "", "an MLflow filter `expression`, e.g. \"metrics.acc > 0.9 and params.lr = '0.01'\"")
 	order := fs.String("order-by", "", "order by `KEY` [ASC|DESC], e.g. \"metrics.acc DESC\"")
@@ -64,7 +65,7 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var s *tracking.Session
 	switch {
 	case *apiURL != "":
-		s = tracking.NewSession(httpapi.NewClient(*apiURL, *token, nil), *apiURL)
+		s = tracking.NewSession(trackingapi.NewClient(*apiURL, *token, nil), *apiURL)
 	case *trackingURL != "":
 		tr, err := tracking.Open(ctx, *trackingURL, tracking.Options{})
 		if err != nil {

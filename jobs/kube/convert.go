@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/storage"
 )
 
 // Group and Version of the Training Operator v1 custom resources.
@@ -140,7 +140,7 @@ func validate(spec *jobs.Spec, image string) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &storage.Error{Code: storage.Invalid, Message: "job spec: " + strings.Join(errs, "; "), Err: jobs.ErrInvalidSpec}
+	return &ferry.Error{Code: ferry.Invalid, Message: "job spec: " + strings.Join(errs, "; "), Err: jobs.ErrInvalidSpec}
 }
 
 // objectOptions are what toObject needs besides the spec.

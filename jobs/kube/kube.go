@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/storage"
 )
@@ -143,9 +144,9 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	b.opts.TrainerRuntimeKind = cmp.Or(b.opts.TrainerRuntimeKind, "ClusterTrainingRuntime")
 	switch {
 	case b.opts.API != APIV1 && b.opts.API != APITrainerV2:
-		return nil, storage.Errorf(storage.Invalid, "kube: API %q: use %q (training operator) or %q (Kubeflow Trainer v2 TrainJob)", opts.API, APIV1, APITrainerV2)
+		return nil, ferry.Errorf(ferry.Invalid, "kube: API %q: use %q (training operator) or %q (Kubeflow Trainer v2 TrainJob)", opts.API, APIV1, APITrainerV2)
 	case b.opts.TrainerRuntimeKind != "ClusterTrainingRuntime" && b.opts.TrainerRuntimeKind != "TrainingRuntime":
-		return nil, storage.Errorf(storage.Invalid, "kube: trainer runtime kind %q: use ClusterTrainingRuntime or TrainingRuntime", opts.TrainerRuntimeKind)
+		return nil, ferry.Errorf(ferry.Invalid, "kube: trainer runtime kind %q: use ClusterTrainingRuntime or TrainingRuntime", opts.TrainerRuntimeKind)
 	}
 	if b.opts.Propagation == "" {
 		b.opts.Propagation = metav1.DeletePropagationBackground
@@ -153,7 +154,7 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	switch b.opts.Propagation {
 	case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground:
 	default:
-		return nil, storage.Errorf(storage.Invalid, "kube: propagation %q: use Background or Foreground", opts.Propagation)
+		return nil, ferry.Errorf(ferry.Invalid, "kube: propagation %q: use Background or Foreground", opts.Propagation)
 	}
 	cfg := opts.Config
 	ns := opts.Namespace
@@ -165,7 +166,7 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 		cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context})
 		var err error
 		if cfg, err = cc.ClientConfig(); err != nil {
-			return nil, storage.Errorf(storage.Unavailable, "kube: load kubeconfig (as kubectl does: $KUBECONFIG, ~/.kube/config, in-cluster): %w", err)
+			return nil, ferry.Errorf(ferry.Unavailable, "kube: load kubeconfig (as kubectl does: $KUBECONFIG, ~/.kube/config, in-cluster): %w", err)
 		}
 		if ns == "" {
 			ns, _, _ = cc.Namespace()
@@ -263,7 +264,7 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 	}
 	ki, ok := b.served(spec.Kind)
 	if !ok && b.opts.API == APITrainerV2 {
-		return jobs.Job{}, storage.Errorf(storage.NotSupported, "kube: the cluster at %s serves no TrainJob (trainjobs.%s/%s): install Kubeflow Trainer v2, or use API %q",
+		return jobs.Job{}, ferry.Errorf(ferry.NotSupported, "kube: the cluster at %s serves no TrainJob (trainjobs.%s/%s): install Kubeflow Trainer v2, or use API %q",
 			b.config.Host, TrainerGroup, TrainerVersion, APIV1)
 	}
 	if !ok {
@@ -272,13 +273,13 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 		if spec.Kind == jobs.MXNet {
 			hint = "MXJob was removed in training operator v1.9: install v1.8's CRD and operator"
 		}
-		return jobs.Job{}, storage.Errorf(storage.NotSupported, "kube: the cluster at %s serves no %s (%s.%s/%s): %s",
+		return jobs.Job{}, ferry.Errorf(ferry.NotSupported, "kube: the cluster at %s serves no %s (%s.%s/%s): %s",
 			b.config.Host, ci.crdKind, ci.resource, Group, Version, hint)
 	}
 	// A name is one job, whatever its kind.
 	if u, _, err := b.find(ctx, spec.Name); err == nil {
-		return jobs.Job{}, storage.Errorf(storage.AlreadyExists, "kube: job %s already exists (a %s in namespace %s): choose another name or delete it", spec.Name, u.GetKind(), b.namespace)
-	} else if !storage.IsNotFound(err) {
+		return jobs.Job{}, ferry.Errorf(ferry.AlreadyExists, "kube: job %s already exists (a %s in namespace %s): choose another name or delete it", spec.Name, u.GetKind(), b.namespace)
+	} else if !ferry.IsNotFound(err) {
 		return jobs.Job{}, err
 	}
 	o := objectOptions{namespace: b.namespace, image: b.opts.Image, runtime: b.opts.TrainerRuntime, runtimeKind: b.opts.TrainerRuntimeKind}
@@ -318,7 +319,7 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 		return jobs.Job{}, err
 	}
 	if o.runID != "" {
-		if err := b.opts.Tracker.SetTag(ctx, o.runID, storage.Tag{Key: TagJobUID, Value: string(created.GetUID())}); err != nil {
+		if err := b.opts.Tracker.SetTag(ctx, o.runID, storage.Tag{Key: jobs.TagJobUID, Value: string(created.GetUID())}); err != nil {
 			b.log.Warn("kube: tag the job's run with its uid", "job", spec.Name, "run", o.runID, "err", err)
 		}
 	}
@@ -392,7 +393,7 @@ func (b *Backend) ensureS3Secret(ctx context.Context) (string, error) {
 // find returns the object of the job named name, of whichever kind.
 func (b *Backend) find(ctx context.Context, name string) (*unstructured.Unstructured, kindInfo, error) {
 	if len(validation.IsDNS1123Subdomain(name)) > 0 {
-		return nil, kindInfo{}, storage.Errorf(storage.NotFound, "kube: no job %q: not a valid name", name)
+		return nil, kindInfo{}, ferry.Errorf(ferry.NotFound, "kube: no job %q: not a valid name", name)
 	}
 	for _, ki := range b.kinds {
 		u, err := b.dyn.Resource(ki.gvr()).Namespace(b.namespace).Get(ctx, name, metav1.GetOptions{})
@@ -403,7 +404,7 @@ func (b *Backend) find(ctx context.Context, name string) (*unstructured.Unstruct
 			return nil, ki, apiError(err, "get %s %s/%s", ki.crdKind, b.namespace, name)
 		}
 	}
-	return nil, kindInfo{}, storage.Errorf(storage.NotFound, "kube: no job %s in namespace %s", name, b.namespace)
+	return nil, kindInfo{}, ferry.Errorf(ferry.NotFound, "kube: no job %s in namespace %s", name, b.namespace)
 }
 
 // Get returns the job named name, with the state of each replica read from
@@ -638,24 +639,24 @@ func (b *Backend) delete(ctx context.Context, ki kindInfo, name string, uid type
 	return nil
 }
 
-// apiError wraps an error of the API server in a *storage.Error with the
+// apiError wraps an error of the API server in a *ferry.Error with the
 // matching code.
 func apiError(err error, format string, args ...any) error {
-	code := storage.Internal
+	code := ferry.Internal
 	var netErr net.Error
 	switch {
 	case apierrors.IsNotFound(err):
-		code = storage.NotFound
+		code = ferry.NotFound
 	case apierrors.IsAlreadyExists(err):
-		code = storage.AlreadyExists
+		code = ferry.AlreadyExists
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		code = storage.Invalid
+		code = ferry.Invalid
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		code = storage.Unavailable
+		code = ferry.Unavailable
 		format += " (check the kubeconfig's user and its RBAC permissions)"
 	case apierrors.IsServiceUnavailable(err), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
 		apierrors.IsTooManyRequests(err), errors.As(err, &netErr):
-		code = storage.Unavailable
+		code = ferry.Unavailable
 	}
-	return &storage.Error{Code: code, Message: "kube: " + fmt.Sprintf(format, args...) + ": " + err.Error(), Err: err}
+	return &ferry.Error{Code: code, Message: "kube: " + fmt.Sprintf(format, args...) + ": " + err.Error(), Err: err}
 }

@@ -24,10 +24,10 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/kube"
-	"github.com/ferryml/ferry/storage"
 )
 
 var kwokLogsDir string
@@ -304,7 +304,7 @@ func TestSubmitEveryKind(t *testing.T) {
 		t.Errorf("List mpi: %v, want the mpi job", l)
 	}
 	// A name is one job, whatever the kind.
-	if _, err := e.b.Submit(t.Context(), spec("pt", jobs.JAX, map[jobs.ReplicaType]int{jobs.Worker: 1})); storage.ErrorCode(err) != storage.AlreadyExists {
+	if _, err := e.b.Submit(t.Context(), spec("pt", jobs.JAX, map[jobs.ReplicaType]int{jobs.Worker: 1})); ferry.ErrorCode(err) != ferry.AlreadyExists {
 		t.Errorf("submit a second job named pt: err %v, want AlreadyExists", err)
 	}
 }
@@ -349,7 +349,7 @@ func TestInvalidSpecsRefusedClientSide(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := e.b.Submit(t.Context(), tc.spec)
-			if storage.ErrorCode(err) != storage.Invalid || !errors.Is(err, jobs.ErrInvalidSpec) || !strings.Contains(err.Error(), tc.want) {
+			if ferry.ErrorCode(err) != ferry.Invalid || !errors.Is(err, jobs.ErrInvalidSpec) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err %v, want an Invalid ErrInvalidSpec naming %q", err, tc.want)
 			}
 		})
@@ -522,10 +522,10 @@ func TestCancelDeletesTheObject(t *testing.T) {
 		if _, err := e.dyn.Resource(gvr("pytorchjobs")).Namespace(e.ns).Get(t.Context(), s.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Errorf("object after cancel: err %v, want NotFound", err)
 		}
-		if _, err := e.b.Get(t.Context(), s.Name); !storage.IsNotFound(err) {
+		if _, err := e.b.Get(t.Context(), s.Name); !ferry.IsNotFound(err) {
 			t.Errorf("Get after cancel: err %v, want NotFound", err)
 		}
-		if err := e.b.Cancel(t.Context(), s.Name); !storage.IsNotFound(err) {
+		if err := e.b.Cancel(t.Context(), s.Name); !ferry.IsNotFound(err) {
 			t.Errorf("second Cancel: err %v, want NotFound", err)
 		}
 	})
@@ -592,7 +592,7 @@ func TestLogsFromPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without a pod there is no log.
-	if _, err := e.b.Logs(t.Context(), s.Name, jobs.LogOptions{}); !storage.IsNotFound(err) {
+	if _, err := e.b.Logs(t.Context(), s.Name, jobs.LogOptions{}); !ferry.IsNotFound(err) {
 		t.Errorf("Logs before the pod exists: err %v, want NotFound", err)
 	}
 	// The watch reports the replicas' states from their pods.

@@ -9,8 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/storage"
 )
 
 // Logs streams the log of one replica's pod, found by the labels the
@@ -40,7 +40,7 @@ func (b *Backend) logs(ctx context.Context, name string, opts jobs.LogOptions, t
 	if canon, ok := jobs.ParseReplicaType(ki.kind, string(t)); ok {
 		t = canon
 	} else {
-		return nil, storage.Errorf(storage.Invalid, "kube: logs of job %s: a %s job has no replica type %s", name, ki.kind, t)
+		return nil, ferry.Errorf(ferry.Invalid, "kube: logs of job %s: a %s job has no replica type %s", name, ki.kind, t)
 	}
 	pod, err := b.replicaPod(ctx, &j.Spec, t, idx, opts.Follow)
 	if err != nil {
@@ -94,7 +94,7 @@ func (b *Backend) replicaPod(ctx context.Context, spec *jobs.Spec, t jobs.Replic
 			}
 		}
 		if !wait {
-			return nil, storage.Errorf(storage.NotFound, "kube: job %s has no pod for %s in %s (yet): the operator creates it once the job is admitted; follow the log to wait for it",
+			return nil, ferry.Errorf(ferry.NotFound, "kube: job %s has no pod for %s in %s (yet): the operator creates it once the job is admitted; follow the log to wait for it",
 				job, jobs.ReplicaID(t, idx), b.namespace)
 		}
 		w, err := pods.Watch(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: list.ResourceVersion})
@@ -114,7 +114,7 @@ func waitPod(ctx context.Context, w watch.Interface, match func(*corev1.Pod) boo
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, storage.Errorf(storage.Unavailable, "kube: waiting for the replica's pod: %w", context.Cause(ctx))
+			return nil, ferry.Errorf(ferry.Unavailable, "kube: waiting for the replica's pod: %w", context.Cause(ctx))
 		case ev, ok := <-w.ResultChan():
 			if !ok {
 				return nil, nil

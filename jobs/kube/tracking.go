@@ -15,23 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/storage"
 )
-
-// Tags of a job's tracking run (package jobs's).
-const (
-	TagJobName    = jobs.TagJobName
-	TagJobUID     = jobs.TagJobUID
-	TagJobKind    = jobs.TagJobKind
-	TagJobBackend = jobs.TagJobBackend
-)
-
-// trackerTimeout bounds each call to the tracking store.
-const trackerTimeout = 30 * time.Second
-
-// maxBatch is the most metrics in one LogBatch.
-const maxBatch = 1000
 
 // createRun creates the tracking run of a job about to be submitted (see
 // jobs.CreateRun), with its image among the parameters. The job's UID is
@@ -114,7 +101,7 @@ func (b *Backend) startTracking(ctx context.Context) error {
 	for _, i := range inf.byKind {
 		if _, err := i.AddEventHandler(h); err != nil {
 			cancel()
-			return storage.Errorf(storage.Unavailable, "kube: track jobs: %w", err)
+			return ferry.Errorf(ferry.Unavailable, "kube: track jobs: %w", err)
 		}
 	}
 	b.tracker = t
@@ -174,13 +161,13 @@ func (t *runTracker) track(tj *trackedJob, uid types.UID, name, runID string) {
 	}()
 	log := t.b.log.With("job", name, "run", runID)
 	tr := t.b.opts.Tracker
-	rctx, cancel := context.WithTimeout(t.ctx, trackerTimeout)
+	rctx, cancel := context.WithTimeout(t.ctx, jobs.TrackerTimeout)
 	run, err := tr.GetRun(rctx, runID)
 	cancel()
 	if err != nil {
 		if t.ctx.Err() == nil {
 			log.Warn("kube: job's tracking run", "err", err)
-			finished = storage.IsNotFound(err)
+			finished = ferry.IsNotFound(err)
 		}
 		return
 	}
@@ -190,7 +177,7 @@ func (t *runTracker) track(tj *trackedJob, uid types.UID, name, runID string) {
 	}
 	counts := map[string]int{}
 	if len(run.Metrics) > 0 {
-		rctx, cancel := context.WithTimeout(t.ctx, trackerTimeout)
+		rctx, cancel := context.WithTimeout(t.ctx, jobs.TrackerTimeout)
 		series, err := tr.MetricHistory(rctx, []string{runID}, nil)
 		cancel()
 		if err != nil {
@@ -247,10 +234,10 @@ func (t *runTracker) track(tj *trackedJob, uid types.UID, name, runID string) {
 		// more for the lines the follower had not reached.
 		stopFollower()
 		if m.spec != nil && !deleted {
-			cctx, cancel := context.WithTimeout(t.ctx, trackerTimeout)
+			cctx, cancel := context.WithTimeout(t.ctx, jobs.TrackerTimeout)
 			err := m.run(cctx, false)
 			cancel()
-			if err != nil && !storage.IsNotFound(err) {
+			if err != nil && !ferry.IsNotFound(err) {
 				if t.ctx.Err() != nil {
 					return
 				}
@@ -258,7 +245,7 @@ func (t *runTracker) track(tj *trackedJob, uid types.UID, name, runID string) {
 			}
 		}
 		status, end := runEnd(&j, deleted)
-		rctx, cancel := context.WithTimeout(t.ctx, trackerTimeout)
+		rctx, cancel := context.WithTimeout(t.ctx, jobs.TrackerTimeout)
 		_, err = tr.UpdateRun(rctx, runID, storage.RunUpdate{Status: status, EndTime: end})
 		cancel()
 		if err != nil {
@@ -323,20 +310,14 @@ func (m *metricsPass) run(ctx context.Context, follow bool) error {
 	seen := map[string]int{}
 	var batch []storage.Metric
 	flush := func() error {
-		for len(batch) > 0 {
-			n := min(len(batch), maxBatch)
-			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), trackerTimeout)
-			err := m.b.opts.Tracker.LogBatch(lctx, m.runID, batch[:n], nil, nil)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("kube: log metrics of job %s to run %s: %w", m.name, m.runID, err)
-			}
-			for _, x := range batch[:n] {
-				m.counts[x.Key]++
-			}
-			batch = batch[n:]
+		n, err := jobs.LogMetrics(context.WithoutCancel(ctx), m.b.opts.Tracker, m.runID, batch)
+		for _, x := range batch[:n] {
+			m.counts[x.Key]++
 		}
 		batch = nil
+		if err != nil {
+			return fmt.Errorf("kube: log metrics of job %s to run %s: %w", m.name, m.runID, err)
+		}
 		return nil
 	}
 	for {
@@ -360,7 +341,7 @@ func (m *metricsPass) run(ctx context.Context, follow bool) error {
 				}
 			}
 		}
-		if rerr != nil || len(batch) >= maxBatch || r.Buffered() == 0 {
+		if rerr != nil || len(batch) >= jobs.MetricBatch || r.Buffered() == 0 {
 			if err := flush(); err != nil {
 				return err
 			}

@@ -139,7 +139,7 @@ func TestTrackingRunFollowsTheJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantTags := map[string]string{kube.TagJobName: s.Name, kube.TagJobUID: j.UID, kube.TagJobKind: "pytorch", kube.TagJobBackend: "kube"}
+	wantTags := map[string]string{jobs.TagJobName: s.Name, jobs.TagJobUID: j.UID, jobs.TagJobKind: "pytorch", jobs.TagJobBackend: "kube"}
 	for k, v := range wantTags {
 		if run.Tags[k] != v {
 			t.Errorf("run tag %s = %q, want %q", k, run.Tags[k], v)

@@ -11,8 +11,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/storage"
 )
 
 // The APIs of Options.API.
@@ -63,7 +63,7 @@ var s3EnvKeys = []string{
 // than a deadline.
 func validateTrainJob(spec *jobs.Spec) error {
 	if spec.Kind != jobs.PyTorch {
-		return storage.Errorf(storage.NotSupported,
+		return ferry.Errorf(ferry.NotSupported,
 			"kube: API %s runs %s jobs only (TrainJob on a torch runtime); submit a %s job with API %s (the training operator's %s)",
 			APITrainerV2, jobs.PyTorch, spec.Kind, APIV1, crdKindOf(spec.Kind))
 	}
@@ -89,7 +89,7 @@ func validateTrainJob(spec *jobs.Spec) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &storage.Error{Code: storage.Invalid, Message: "job spec: " + strings.Join(errs, "; "), Err: jobs.ErrInvalidSpec}
+	return &ferry.Error{Code: ferry.Invalid, Message: "job spec: " + strings.Join(errs, "; "), Err: jobs.ErrInvalidSpec}
 }
 
 func crdKindOf(k jobs.Kind) string {

@@ -14,10 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/kube"
-	"github.com/ferryml/ferry/storage"
 )
 
 var trainJobs = schema.GroupVersionResource{Group: kube.TrainerGroup, Version: kube.TrainerVersion, Resource: "trainjobs"}
@@ -105,7 +105,7 @@ func TestTrainJobSubmit(t *testing.T) {
 	if got.UID != j.UID || got.Spec.Kind != jobs.PyTorch || got.Spec.ReplicaCount(jobs.Worker) != 2 || got.Spec.NprocPerNode != 4 {
 		t.Errorf("Get: %+v, want the spec as submitted", got.Spec)
 	}
-	if _, err := e.b.Submit(t.Context(), s); storage.ErrorCode(err) != storage.AlreadyExists {
+	if _, err := e.b.Submit(t.Context(), s); ferry.ErrorCode(err) != ferry.AlreadyExists {
 		t.Errorf("second Submit: err %v, want AlreadyExists", err)
 	}
 	list, err := e.b.List(t.Context(), jobs.ListOptions{})
@@ -134,7 +134,7 @@ func TestTrainJobSubmit(t *testing.T) {
 	if err := e.b.Delete(t.Context(), s.Name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.b.Get(t.Context(), s.Name); !storage.IsNotFound(err) {
+	if _, err := e.b.Get(t.Context(), s.Name); !ferry.IsNotFound(err) {
 		t.Errorf("Get after Delete: err %v, want NotFound", err)
 	}
 }
@@ -148,27 +148,27 @@ func TestTrainJobInvalidRefusedClientSide(t *testing.T) {
 	cases := []struct {
 		name   string
 		spec   func() jobs.Spec
-		code   storage.Code
+		code   ferry.Code
 		substr string
 	}{
-		{"tensorflow", func() jobs.Spec { return spec("bad", jobs.TensorFlow, map[jobs.ReplicaType]int{jobs.Worker: 1}) }, storage.NotSupported, "TFJob"},
-		{"files", func() jobs.Spec { s := base(); s.Files = map[string]string{"train.py": "x"}; return s }, storage.Invalid, "files"},
-		{"working dir", func() jobs.Spec { s := base(); s.WorkingDir = "/w"; return s }, storage.Invalid, "workingDir"},
+		{"tensorflow", func() jobs.Spec { return spec("bad", jobs.TensorFlow, map[jobs.ReplicaType]int{jobs.Worker: 1}) }, ferry.NotSupported, "TFJob"},
+		{"files", func() jobs.Spec { s := base(); s.Files = map[string]string{"train.py": "x"}; return s }, ferry.Invalid, "files"},
+		{"working dir", func() jobs.Spec { s := base(); s.WorkingDir = "/w"; return s }, ferry.Invalid, "workingDir"},
 		{"replica command", func() jobs.Spec {
 			s := base()
 			r := s.Replicas[jobs.Worker]
 			r.Command = []string{"python3", "worker.py"}
 			s.Replicas[jobs.Worker] = r
 			return s
-		}, storage.Invalid, "replicas[Worker]"},
-		{"backoff limit", func() jobs.Spec { s := base(); s.RunPolicy.BackoffLimit = ptr(3); return s }, storage.Invalid, "runPolicy"},
-		{"no image", func() jobs.Spec { s := base(); s.Image = ""; return s }, storage.Invalid, "image"},
+		}, ferry.Invalid, "replicas[Worker]"},
+		{"backoff limit", func() jobs.Spec { s := base(); s.RunPolicy.BackoffLimit = ptr(3); return s }, ferry.Invalid, "runPolicy"},
+		{"no image", func() jobs.Spec { s := base(); s.Image = ""; return s }, ferry.Invalid, "image"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.reqs.n.Load()
 			_, err := e.b.Submit(t.Context(), tc.spec())
-			if storage.ErrorCode(err) != tc.code || err == nil || !strings.Contains(err.Error(), tc.substr) {
+			if ferry.ErrorCode(err) != tc.code || err == nil || !strings.Contains(err.Error(), tc.substr) {
 				t.Errorf("err %v, want %s naming %q", err, tc.code, tc.substr)
 			}
 			if n := e.reqs.n.Load() - before; n != 0 {

@@ -13,8 +13,8 @@ import (
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/storage"
 )
 
 // informers are the shared informers of the backend's namespace: one per
@@ -88,7 +88,7 @@ func (b *Backend) informers(ctx context.Context) (*informers, error) {
 		synced = append(synced, inf.pods.HasSynced)
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		return nil, storage.Errorf(storage.Unavailable, "kube: watch jobs in %s: %v before the informers listed the jobs", b.namespace, context.Cause(ctx))
+		return nil, ferry.Errorf(ferry.Unavailable, "kube: watch jobs in %s: %v before the informers listed the jobs", b.namespace, context.Cause(ctx))
 	}
 	return inf, nil
 }
@@ -166,7 +166,7 @@ func (b *Backend) Watch(ctx context.Context, name string) (<-chan jobs.Event, er
 		r, err := i.AddEventHandler(h)
 		if err != nil {
 			unregister()
-			return nil, storage.Errorf(storage.Unavailable, "kube: watch jobs: %w", err)
+			return nil, ferry.Errorf(ferry.Unavailable, "kube: watch jobs: %w", err)
 		}
 		regs = append(regs, reg{i, r})
 	}
@@ -183,7 +183,7 @@ func (b *Backend) Watch(ctx context.Context, name string) (<-chan jobs.Event, er
 		}, cache.HandlerOptions{})
 		if err != nil {
 			unregister()
-			return nil, storage.Errorf(storage.Unavailable, "kube: watch pods: %w", err)
+			return nil, ferry.Errorf(ferry.Unavailable, "kube: watch pods: %w", err)
 		}
 		regs = append(regs, reg{inf.pods, r})
 	}

@@ -1,6 +1,8 @@
 package local_test
 
 import (
+	"github.com/ferryml/ferry"
+
 	"fmt"
 	"math"
 	"strings"
@@ -9,7 +11,6 @@ import (
 
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/local"
-	"github.com/ferryml/ferry/storage"
 )
 
 // TestSubmitReplicaBound: a job asking for more replicas than the bound is
@@ -48,7 +49,7 @@ func TestSubmitReplicaBound(t *testing.T) {
 			}
 			continue
 		}
-		if storage.ErrorCode(err) != storage.Invalid {
+		if ferry.ErrorCode(err) != ferry.Invalid {
 			t.Errorf("%s: Submit: %v, want an Invalid error", tt.name, err)
 			continue
 		}
@@ -67,7 +68,7 @@ func TestDefaultReplicaBound(t *testing.T) {
 	b := newBackend(t, t.TempDir(), nil)
 	_, err := b.Submit(t.Context(), jobs.Spec{Name: "many", Kind: jobs.JAX, Command: []string{"true"},
 		Replicas: map[jobs.ReplicaType]jobs.ReplicaSpec{jobs.Worker: {Replicas: local.DefaultMaxReplicas + 1}}})
-	if storage.ErrorCode(err) != storage.Invalid || !strings.Contains(err.Error(), fmt.Sprintf("at most %d", local.DefaultMaxReplicas)) {
+	if ferry.ErrorCode(err) != ferry.Invalid || !strings.Contains(err.Error(), fmt.Sprintf("at most %d", local.DefaultMaxReplicas)) {
 		t.Errorf("Submit of %d replicas: %v, want Invalid naming the bound", local.DefaultMaxReplicas+1, err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/storage"
 )
@@ -142,7 +143,7 @@ type proc struct {
 // and their exit codes read from the files the wrapper writes).
 func New(ctx context.Context, opts Options) (*Backend, error) {
 	if opts.Dir == "" {
-		return nil, storage.Errorf(storage.Invalid, "local jobs: no state directory: set Options.Dir, e.g. <data dir>/jobs")
+		return nil, ferry.Errorf(ferry.Invalid, "local jobs: no state directory: set Options.Dir, e.g. <data dir>/jobs")
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("local jobs: create state directory: %w", err)
@@ -155,7 +156,7 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
-		return nil, storage.Errorf(storage.Unavailable, "local jobs: %s is in use by another process (a ferry lab, or a kernel started outside one): "+
+		return nil, ferry.Errorf(ferry.Unavailable, "local jobs: %s is in use by another process (a ferry lab, or a kernel started outside one): "+
 			"reach its jobs through its control plane (set FERRY_API_URL and FERRY_TOKEN, or ferry jobs --url), or stop it (%v)", opts.Dir, err)
 	}
 	if opts.Logger == nil {
@@ -276,18 +277,18 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 		return jobs.Job{}, err
 	}
 	if n := totalReplicas(&spec); n > b.opts.MaxReplicas {
-		return jobs.Job{}, storage.Errorf(storage.Invalid, "job spec: %d replicas in all, but local jobs have at most %d each: "+
+		return jobs.Job{}, ferry.Errorf(ferry.Invalid, "job spec: %d replicas in all, but local jobs have at most %d each: "+
 			"lower the replica counts, or raise the limit (ferry lab --jobs-max-replicas), or run it on a cluster (--jobs-backend kube)", n, b.opts.MaxReplicas)
 	}
 	for _, t := range spec.ReplicaTypes() {
 		argv := spec.CommandFor(t)
 		if err := lookPath(argv[0]); err != nil {
-			return jobs.Job{}, storage.Errorf(storage.Invalid, "job spec: command %q of %s: not found on PATH (%v): install it or give its full path", argv[0], t, err)
+			return jobs.Job{}, ferry.Errorf(ferry.Invalid, "job spec: command %q of %s: not found on PATH (%v): install it or give its full path", argv[0], t, err)
 		}
 	}
 	if spec.Kind == jobs.MPI {
 		if _, err := exec.LookPath("mpirun"); err != nil {
-			return jobs.Job{}, storage.Errorf(storage.Unavailable, "local jobs: an mpi job needs mpirun (OpenMPI) on PATH: install openmpi-bin")
+			return jobs.Job{}, ferry.Errorf(ferry.Unavailable, "local jobs: an mpi job needs mpirun (OpenMPI) on PATH: install openmpi-bin")
 		}
 	}
 	uid := newUID()
@@ -320,11 +321,11 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return jobs.Job{}, storage.Errorf(storage.Unavailable, "local jobs: backend is closed")
+		return jobs.Job{}, ferry.Errorf(ferry.Unavailable, "local jobs: backend is closed")
 	}
 	if _, ok := b.jobs[spec.Name]; ok {
 		b.mu.Unlock()
-		return jobs.Job{}, storage.Errorf(storage.AlreadyExists, "job %q already exists: choose another name, or delete the old job first", spec.Name)
+		return jobs.Job{}, ferry.Errorf(ferry.AlreadyExists, "job %q already exists: choose another name, or delete the old job first", spec.Name)
 	}
 	if err := b.assignGPUs(j); err != nil {
 		b.mu.Unlock()
@@ -449,7 +450,7 @@ func (b *Backend) Watch(ctx context.Context, name string) (<-chan jobs.Event, er
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return nil, storage.Errorf(storage.Unavailable, "local jobs: backend is closed")
+		return nil, ferry.Errorf(ferry.Unavailable, "local jobs: backend is closed")
 	}
 	if name != "" {
 		if _, ok := b.jobs[name]; !ok {
@@ -495,7 +496,7 @@ func (b *Backend) Cancel(ctx context.Context, name string) error {
 		return notFound(name)
 	}
 	if closed {
-		return storage.Errorf(storage.Unavailable, "local jobs: backend is closed")
+		return ferry.Errorf(ferry.Unavailable, "local jobs: backend is closed")
 	}
 	j.once.Do(func() { close(j.cancel) })
 	select {
@@ -637,7 +638,7 @@ func cloneJob(j *jobs.Job) jobs.Job {
 }
 
 func notFound(name string) error {
-	return storage.Errorf(storage.NotFound, "job %q not found: list jobs to see their names", name)
+	return ferry.Errorf(ferry.NotFound, "job %q not found: list jobs to see their names", name)
 }
 
 func newUID() string {
@@ -690,7 +691,7 @@ func (b *Backend) assignGPUs(j *job) error {
 		return nil
 	}
 	if need > len(b.gpus) {
-		return storage.Errorf(storage.Invalid, "job %s asks for %d GPUs in all but this machine has %d (nvidia-smi -L): lower resources.gpu or use the kube backend", spec.Name, need, len(b.gpus))
+		return ferry.Errorf(ferry.Invalid, "job %s asks for %d GPUs in all but this machine has %d (nvidia-smi -L): lower resources.gpu or use the kube backend", spec.Name, need, len(b.gpus))
 	}
 	var free []string
 	for _, d := range b.gpus {
@@ -706,7 +707,7 @@ func (b *Backend) assignGPUs(j *job) error {
 			}
 		}
 		slices.Sort(users)
-		return storage.Errorf(storage.Unavailable, "job %s asks for %d GPUs but only %d of %d are free (in use by %s): wait for those jobs to end or cancel one", spec.Name, need, len(free), len(b.gpus), strings.Join(users, ", "))
+		return ferry.Errorf(ferry.Unavailable, "job %s asks for %d GPUs but only %d of %d are free (in use by %s): wait for those jobs to end or cancel one", spec.Name, need, len(free), len(b.gpus), strings.Join(users, ", "))
 	}
 	j.rec.GPUs = map[string][]string{}
 	for i, r := range j.rec.Job.Status.Replicas {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/storage"
@@ -181,7 +182,7 @@ func requireRun(t *testing.T, tr storage.Tracker, j jobs.Job, want storage.RunSt
 	if run.Status != want {
 		t.Errorf("run status %s, want %s", run.Status, want)
 	}
-	if run.Tags[local.TagJobName] != j.Name() || run.Tags[local.TagJobUID] != j.UID {
+	if run.Tags[jobs.TagJobName] != j.Name() || run.Tags[jobs.TagJobUID] != j.UID {
 		t.Errorf("run tags %v: want the job's name and uid", run.Tags)
 	}
 	return run
@@ -605,7 +606,7 @@ func TestCancelLeavesNoProcess(t *testing.T) {
 	if err := b.Delete(t.Context(), "cancel-me"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Get(t.Context(), "cancel-me"); !storage.IsNotFound(err) {
+	if _, err := b.Get(t.Context(), "cancel-me"); !ferry.IsNotFound(err) {
 		t.Errorf("Get after Delete: %v, want NotFound", err)
 	}
 	if _, err := os.Stat(filepath.Join(b.Dir(), "cancel-me")); !errors.Is(err, os.ErrNotExist) {
@@ -736,7 +737,7 @@ func TestSubmitRefusesInvalid(t *testing.T) {
 		Command:   []string{"true"},
 		Resources: jobs.Resources{CPU: "2x"},
 	})
-	if storage.ErrorCode(err) != storage.Invalid {
+	if ferry.ErrorCode(err) != ferry.Invalid {
 		t.Fatalf("Submit: %v, want an Invalid error", err)
 	}
 	for _, want := range []string{"replicas[Launcher]", "Master or Worker", `resources.cpu "2x"`} {
@@ -747,7 +748,7 @@ func TestSubmitRefusesInvalid(t *testing.T) {
 	_, err = b.Submit(t.Context(), jobs.Spec{Name: "nocmd", Kind: jobs.JAX,
 		Replicas: map[jobs.ReplicaType]jobs.ReplicaSpec{jobs.Worker: {Replicas: 1}},
 		Command:  []string{"no-such-program-ferry"}})
-	if storage.ErrorCode(err) != storage.Invalid || !strings.Contains(err.Error(), "not found on PATH") {
+	if ferry.ErrorCode(err) != ferry.Invalid || !strings.Contains(err.Error(), "not found on PATH") {
 		t.Errorf("Submit of a missing program: %v, want Invalid naming PATH", err)
 	}
 	ents, _ := os.ReadDir(dir)
@@ -763,7 +764,7 @@ func TestSubmitRefusesInvalid(t *testing.T) {
 	if _, err := b.Submit(t.Context(), spec); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Submit(t.Context(), spec); storage.ErrorCode(err) != storage.AlreadyExists {
+	if _, err := b.Submit(t.Context(), spec); ferry.ErrorCode(err) != ferry.AlreadyExists {
 		t.Errorf("second Submit of %s: %v, want AlreadyExists", spec.Name, err)
 	}
 	waitEnded(t, b, "once")
@@ -798,12 +799,12 @@ func TestGPUAssignment(t *testing.T) {
 	}
 	busy := cpuOnly
 	busy.Name, busy.Resources.GPU = "busy", 1
-	if _, err := b.Submit(t.Context(), busy); storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "gpus") {
+	if _, err := b.Submit(t.Context(), busy); ferry.ErrorCode(err) != ferry.Unavailable || !strings.Contains(err.Error(), "gpus") {
 		t.Errorf("Submit while both GPUs are held: %v, want Unavailable naming job gpus", err)
 	}
 	tooMany := cpuOnly
 	tooMany.Name, tooMany.Resources.GPU = "too-many", 3
-	if _, err := b.Submit(t.Context(), tooMany); storage.ErrorCode(err) != storage.Invalid {
+	if _, err := b.Submit(t.Context(), tooMany); ferry.ErrorCode(err) != ferry.Invalid {
 		t.Errorf("Submit of 3 GPUs on a 2-GPU machine: %v, want Invalid", err)
 	}
 	os.WriteFile(filepath.Join(gate, "go"), nil, 0o644)
@@ -873,7 +874,7 @@ func TestWatchAndLogs(t *testing.T) {
 	if got := readLog(b, "lines", jobs.LogOptions{TailLines: 2}); got != "line 4\nline 5\n" {
 		t.Errorf("tail 2: %q", got)
 	}
-	if _, err := b.Logs(t.Context(), "lines", jobs.LogOptions{Replica: jobs.Worker, Index: 7}); !storage.IsNotFound(err) {
+	if _, err := b.Logs(t.Context(), "lines", jobs.LogOptions{Replica: jobs.Worker, Index: 7}); !ferry.IsNotFound(err) {
 		t.Errorf("log of Worker-7: %v, want NotFound", err)
 	}
 	if js, _ := b.List(t.Context(), jobs.ListOptions{Labels: map[string]string{"team": "b"}}); len(js) != 0 {
@@ -912,7 +913,7 @@ func TestTTLAfterFinished(t *testing.T) {
 	if last.Type != jobs.Deleted || last.Job.UID != j.UID || last.Job.Status.Phase() != jobs.Succeeded {
 		t.Fatalf("last event %s of %s (%s): want DELETED of the succeeded job", last.Type, last.Job.Name(), last.Job.Status.Phase())
 	}
-	if _, err := b.Get(t.Context(), "short-lived"); !storage.IsNotFound(err) {
+	if _, err := b.Get(t.Context(), "short-lived"); !ferry.IsNotFound(err) {
 		t.Errorf("Get after the TTL: %v, want NotFound", err)
 	}
 	if _, err := os.Stat(filepath.Join(b.Dir(), "short-lived")); !errors.Is(err, os.ErrNotExist) {
@@ -930,7 +931,7 @@ func TestOneBackendPerDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = local.New(t.Context(), local.Options{Dir: dir, GPUs: []string{}, Logger: testLogger(t)})
-	if storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "FERRY_API_URL") {
+	if ferry.ErrorCode(err) != ferry.Unavailable || !strings.Contains(err.Error(), "FERRY_API_URL") {
 		t.Fatalf("second backend on %s: %v, want an Unavailable error naming FERRY_API_URL", dir, err)
 	}
 	if err := b1.Close(); err != nil {

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/storage"
 )
 
 // Logs returns the output of one replica, read from its log file (restarts
@@ -35,14 +35,14 @@ func (b *Backend) Logs(ctx context.Context, name string, opts jobs.LogOptions) (
 				ids = append(ids, jobs.ReplicaID(u, i))
 			}
 		}
-		return nil, storage.Errorf(storage.NotFound, "job %s has no replica %s: its replicas are %v", name, jobs.ReplicaID(t, idx), ids)
+		return nil, ferry.Errorf(ferry.NotFound, "job %s has no replica %s: its replicas are %v", name, jobs.ReplicaID(t, idx), ids)
 	}
 	if spec.Kind == jobs.MPI && t == jobs.Worker {
 		t, idx = jobs.Launcher, 0
 	}
 	f, err := os.Open(filepath.Join(j.dir, "logs", logName(t, idx)))
 	if err != nil {
-		return nil, storage.Errorf(storage.NotFound, "log of %s of job %s: %w", jobs.ReplicaID(t, idx), name, err)
+		return nil, ferry.Errorf(ferry.NotFound, "log of %s of job %s: %w", jobs.ReplicaID(t, idx), name, err)
 	}
 	if opts.TailLines > 0 {
 		if off, err := tailOffset(f, opts.TailLines); err == nil {

@@ -9,17 +9,6 @@ import (
 	"github.com/ferryml/ferry/storage"
 )
 
-// Tags of a job's tracking run (package jobs's).
-const (
-	TagJobName    = jobs.TagJobName
-	TagJobUID     = jobs.TagJobUID
-	TagJobKind    = jobs.TagJobKind
-	TagJobBackend = jobs.TagJobBackend
-)
-
-// trackerTimeout bounds each call to the tracking store from a supervisor.
-const trackerTimeout = 30 * time.Second
-
 // createRun creates the job's tracking run (see jobs.CreateRun).
 func (b *Backend) createRun(ctx context.Context, j *jobs.Job) (string, error) {
 	id, err := jobs.CreateRun(ctx, b.opts.Tracker, &j.Spec, jobs.RunInfo{Backend: BackendName, UID: j.UID, Start: j.CreationTime})
@@ -31,21 +20,16 @@ func (b *Backend) createRun(ctx context.Context, j *jobs.Job) (string, error) {
 
 // logMetrics writes metrics to the run, in batches.
 func (b *Backend) logMetrics(runID string, ms []storage.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), trackerTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), jobs.TrackerTimeout)
 	defer cancel()
-	for len(ms) > 0 {
-		n := min(len(ms), 1000)
-		if err := b.opts.Tracker.LogBatch(ctx, runID, ms[:n], nil, nil); err != nil {
-			b.log.Warn("logging job metrics", "run", runID, "err", err)
-			return
-		}
-		ms = ms[n:]
+	if _, err := jobs.LogMetrics(ctx, b.opts.Tracker, runID, ms); err != nil {
+		b.log.Warn("logging job metrics", "run", runID, "err", err)
 	}
 }
 
 // endRun sets the run's terminal status.
 func (b *Backend) endRun(runID string, status storage.RunStatus, end time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), trackerTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), jobs.TrackerTimeout)
 	defer cancel()
 	if _, err := b.opts.Tracker.UpdateRun(ctx, runID, storage.RunUpdate{Status: status, EndTime: end}); err != nil {
 		b.log.Warn("ending job run", "run", runID, "err", err)

@@ -2,6 +2,7 @@ package goeval
 
 import (
 	"fmt"
+	"go/constant"
 	"go/token"
 	"go/types"
 	"reflect"
@@ -230,4 +231,16 @@ func describeValue(v reflect.Value) string {
 		return "type " + v.Type().Elem().String()
 	}
 	return v.Type().String()
+}
+
+// constString formats a yaegi constant.
+func constString(v reflect.Value) (string, bool) {
+	if !v.IsValid() || !v.CanInterface() {
+		return "", false
+	}
+	c, ok := v.Interface().(constant.Value)
+	if !ok {
+		return "", false
+	}
+	return c.ExactString(), true
 }

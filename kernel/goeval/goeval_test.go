@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/kernel"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // plainOf is the text/plain rendering of v.

@@ -15,10 +15,11 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/ferryml/ferry"
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // SessionFunc returns the tracking session the magics use.
@@ -100,7 +101,7 @@ func runsMagic(session SessionFunc) *magics.Magic {
 		var e storage.Experiment
 		if *exp != "" {
 			e, err = s.Tracker.GetExperimentByName(ctx, *exp)
-			if storage.IsNotFound(err) {
+			if ferry.IsNotFound(err) {
 				return nil, fmt.Errorf("no experiment %q (%%experiment %s creates it; `ferry runs experiments` lists them)", *exp, *exp)
 			}
 		} else {

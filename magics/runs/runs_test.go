@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/storage/tracking"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 type capture struct{ published []map[string]any }

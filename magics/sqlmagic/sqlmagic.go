@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/storage/data"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // Globals reads and sets the session's Go variables (implemented by

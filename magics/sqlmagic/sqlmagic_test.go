@@ -12,13 +12,13 @@ import (
 
 	"github.com/traefik/yaegi/interp"
 
-	"github.com/ferryml/ferry/internal/symbols"
+	"github.com/ferryml/ferry/cmd/ferry-kernel/symbols"
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/kernel/goeval"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/magics/sqlmagic"
 	"github.com/ferryml/ferry/storage/data"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // session is a Go evaluator with %%sql and %data on a fresh database.

@@ -17,10 +17,13 @@
 // the metric histories (%runs lists it). Interrupting the cell stops the
 // monitor, not the job: `%job cancel NAME` stops it.
 //
-// The magics use the process's jobs session (Default): the control plane of
-// `ferry lab` when the kernel runs under it ($FERRY_API_URL), whose backend
-// supervises the jobs; otherwise a local backend in the kernel process over
-// the data directory's jobs/ (state and logs on disk, so jobs still outlive
-// the kernel and the next session re-attaches them), with the embedded
-// tracking store.
+// The magics parse their flags, build the job spec and show what
+// jobs/jobsclient returns: they use the process's jobs session
+// (jobsclient.Default): the control plane of `ferry lab` when the kernel
+// runs under it ($FERRY_API_URL), whose backend supervises the jobs;
+// otherwise a local backend in the kernel process over the data directory's
+// jobs/ (state and logs on disk, so jobs still outlive the kernel and the
+// next session re-attaches them), with the embedded tracking store. The
+// monitor loop (jobsclient.Monitor) writes to the widget, which implements
+// jobsclient.Sink.
 package train

@@ -7,11 +7,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ferryml/ferry/display"
+	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/magics/train"
 	"github.com/ferryml/ferry/storage/tracking"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // Run a %%train cell on a local backend: two processes with the PyTorchJob
@@ -34,12 +35,12 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer b.Close()
-	s := train.NewSession(b, "example")
+	s := jobsclient.NewSession(b, "example")
 	ts := tracking.NewSession(tr, dir)
 
 	reg := magics.NewRegistry()
 	train.Register(reg, train.Options{
-		Session:  func() (*train.Session, error) { return s, nil },
+		Session:  func() (*jobsclient.Session, error) { return s, nil },
 		Tracking: func() (*tracking.Session, error) { return ts, nil },
 	})
 	m, _ := reg.Lookup("train")

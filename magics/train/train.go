@@ -9,20 +9,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry"
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/jobs"
-	"github.com/ferryml/ferry/jobs/httpapi"
+	"github.com/ferryml/ferry/jobs/jobsapi"
+	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/magics"
-	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // ScriptName is the file the cell of %%train is written to, in the job's
@@ -33,10 +33,13 @@ const ScriptName = "train.py"
 // Debian's, with python3-torch, python3-xgboost and python3-mpi4py.
 const DebianPython = "/usr/bin/python3"
 
+// The notebook's monitor of a job is the widget.
+var _ jobsclient.Sink = (*widgets.JobMonitor)(nil)
+
 // Options configure the magics.
 type Options struct {
 	// Session returns the jobs session; nil means Default.
-	Session func() (*Session, error)
+	Session func() (*jobsclient.Session, error)
 	// Tracking returns the tracking session whose current experiment gets
 	// the jobs' runs and whose store the summaries read; nil means
 	// tracking.Default. An error leaves jobs in the Default experiment.
@@ -52,7 +55,7 @@ type Options struct {
 // Register adds %%train, %jobs and %job to reg.
 func Register(reg *magics.Registry, opts Options) {
 	if opts.Session == nil {
-		opts.Session = Default
+		opts.Session = jobsclient.Default
 	}
 	if opts.Tracking == nil {
 		opts.Tracking = tracking.Default
@@ -320,12 +323,12 @@ func trainMagic(o Options) *magics.Magic {
 			if f.name == "" {
 				return nil, magics.Usagef(m, "--replace needs --name: it deletes the job of that name first")
 			}
-			if err := s.Backend.Delete(ctx, f.name); err != nil && !storage.IsNotFound(err) {
+			if err := s.Backend.Delete(ctx, f.name); err != nil && !ferry.IsNotFound(err) {
 				return nil, err
 			}
 		}
 		job, err := s.Backend.Submit(ctx, spec)
-		if storage.ErrorCode(err) == storage.AlreadyExists {
+		if ferry.ErrorCode(err) == ferry.AlreadyExists {
 			return nil, fmt.Errorf("%w (or add --replace to delete it first)", err)
 		}
 		if err != nil {
@@ -337,7 +340,7 @@ func trainMagic(o Options) *magics.Magic {
 		}
 		mon := widgets.NewJobMonitor(job.Name())
 		widgets.Display(mon)
-		res := Monitor(ctx, s.Backend, job, mon, MonitorOptions{Steps: f.steps, LogWait: o.LogWait})
+		res := jobsclient.Monitor(ctx, s.Backend, job, mon, jobsclient.MonitorOptions{Steps: f.steps, LogWait: o.LogWait})
 		if res.Err != nil {
 			return nil, res.Err
 		}
@@ -345,7 +348,7 @@ func trainMagic(o Options) *magics.Magic {
 			return nil, fmt.Errorf("stopped watching job %s (interrupted); it keeps running: %%job show %s, %%job logs %s -f; %%job cancel %s stops it",
 				job.Name(), job.Name(), job.Name(), job.Name())
 		}
-		t := Summary(context.WithoutCancel(ctx), res.Job, ts, res.Metrics)
+		t := jobsclient.Summary(context.WithoutCancel(ctx), res.Job, ts, res.Metrics)
 		if res.Deleted {
 			return nil, fmt.Errorf("job %s was deleted while it ran", job.Name())
 		}
@@ -357,266 +360,6 @@ func trainMagic(o Options) *magics.Magic {
 		return t, nil
 	}
 	return m
-}
-
-// MonitorOptions configure Monitor.
-type MonitorOptions struct {
-	// Steps is the number of steps (epochs) the job reports, for the
-	// progress bar; 0 means progress by replicas.
-	Steps int
-	// LogWait bounds the wait for the rest of the log after the job ended.
-	LogWait time.Duration
-}
-
-// MonitorResult is what Monitor saw.
-type MonitorResult struct {
-	// Job is the job's last state.
-	Job jobs.Job
-	// Metrics holds the last value of each metric parsed from the log.
-	Metrics map[string]float64
-	// Deleted is set when the job was deleted while monitored.
-	Deleted bool
-	// Err is a failure to watch (not a failure of the job).
-	Err error
-}
-
-// Monitor follows job until it has finished or ctx is done, feeding mon:
-// the status and replica states from Watch, the primary replica's log
-// lines and the metrics parsed from them. mon may be nil.
-func Monitor(ctx context.Context, b jobs.Backend, job jobs.Job, mon *widgets.JobMonitor, o MonitorOptions) MonitorResult {
-	if o.LogWait <= 0 {
-		o.LogWait = 10 * time.Second
-	}
-	if mon == nil {
-		mon = widgets.NewJobMonitor(job.Name())
-	}
-	res := MonitorResult{Job: job, Metrics: map[string]float64{}}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	events, err := b.Watch(wctx, job.Name())
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	type metric struct {
-		key         string
-		step, value float64
-	}
-	metrics := make(chan metric, 64)
-	logsDone := make(chan struct{})
-	go func() {
-		defer close(logsDone)
-		defer close(metrics)
-		rc, err := b.Logs(wctx, job.Name(), jobs.LogOptions{Follow: true})
-		if err != nil {
-			if wctx.Err() == nil {
-				mon.Log("[ferry] cannot read the log: " + err.Error())
-			}
-			return
-		}
-		defer rc.Close()
-		parser, err := jobs.NewMetricParser(job.Spec.Metrics)
-		if err != nil {
-			parser = nil
-		}
-		sc := bufio.NewScanner(rc)
-		sc.Buffer(make([]byte, 64<<10), 4<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			mon.Log(line)
-			if parser == nil || job.Spec.Metrics.Disabled {
-				continue
-			}
-			for _, m := range parser.Parse(line) {
-				mon.Metric(m.Key, float64(m.Step), m.Value)
-				metrics <- metric{m.Key, float64(m.Step), m.Value}
-			}
-		}
-	}()
-	phases := map[string]string{}
-	var maxStep float64 = -1
-	ended := false
-	// After the job finished, replicas still running get LogWait to end
-	// (the backend stops them per the clean-pod policy).
-	var settle <-chan time.Time
-	for !ended {
-		select {
-		case <-settle:
-			ended = true
-		case ev, ok := <-events:
-			if !ok {
-				ended = true
-				break
-			}
-			if ev.Type == jobs.Deleted {
-				res.Deleted, ended = true, true
-				break
-			}
-			res.Job = ev.Job
-			st := &res.Job.Status
-			for _, r := range st.Replicas {
-				state := string(r.Phase)
-				if r.ExitCode != nil {
-					state += fmt.Sprintf(" (exit %d)", *r.ExitCode)
-				}
-				if r.Restarts > 0 {
-					state += fmt.Sprintf(", %d restarts", r.Restarts)
-				}
-				if phases[r.ID()] != state {
-					phases[r.ID()] = state
-					mon.Log(fmt.Sprintf("[ferry] %s %s", r.ID(), state))
-				}
-			}
-			phase := string(st.Phase())
-			if phase == "" || phase == string(jobs.Created) {
-				phase = "Pending"
-			}
-			mon.SetStatus(phase)
-			if o.Steps <= 0 || st.Finished() {
-				mon.SetProgress(replicaProgress(st))
-			}
-			if st.Finished() && settle == nil {
-				t := time.NewTimer(o.LogWait)
-				defer t.Stop()
-				settle = t.C
-			}
-			ended = st.Finished() && !slices.ContainsFunc(st.Replicas, func(r jobs.ReplicaState) bool {
-				return r.Phase == jobs.ReplicaRunning || r.Phase == jobs.ReplicaPending
-			})
-		case m, ok := <-metrics:
-			if !ok {
-				metrics = nil
-				continue
-			}
-			res.Metrics[m.key] = m.value
-			if m.step > maxStep {
-				maxStep = m.step
-				if o.Steps > 0 {
-					mon.SetProgress(maxStep+1, float64(o.Steps))
-				}
-			}
-		}
-	}
-	// The rest of the log (and its metrics) comes once the replica's
-	// output is read to its end.
-	if ctx.Err() == nil {
-		timer := time.NewTimer(o.LogWait)
-	drain:
-		for metrics != nil {
-			select {
-			case m, ok := <-metrics:
-				if !ok {
-					break drain
-				}
-				res.Metrics[m.key] = m.value
-			case <-timer.C:
-				break drain
-			}
-		}
-		timer.Stop()
-	}
-	cancel()
-	if metrics != nil {
-		for range metrics {
-		}
-	}
-	<-logsDone
-	mon.Flush()
-	return res
-}
-
-// replicaProgress counts finished replicas as done and running ones as
-// half done.
-func replicaProgress(st *jobs.Status) (done, total float64) {
-	for _, r := range st.Replicas {
-		total++
-		switch r.Phase {
-		case jobs.ReplicaSucceeded, jobs.ReplicaFailed:
-			done++
-		case jobs.ReplicaRunning:
-			done += 0.5
-		}
-	}
-	if st.Finished() {
-		done = total
-	}
-	return done, total
-}
-
-// Summary is the one-row table of a finished job: status, duration,
-// replicas, tracking run and the final value of each metric (from the
-// tracking run when ts is set, else from parsed).
-func Summary(ctx context.Context, j jobs.Job, ts *tracking.Session, parsed map[string]float64) display.Table {
-	st := &j.Status
-	cols := []string{"job", "kind", "status", "duration", "replicas", "run"}
-	row := []any{j.Name(), string(j.Spec.Kind), string(st.Phase()), duration(&j), replicaSummary(st), j.RunID}
-	final := maps.Clone(parsed)
-	if ts != nil && j.RunID != "" {
-		if run, err := ts.Tracker.GetRun(ctx, j.RunID); err == nil {
-			final = map[string]float64{}
-			for k, m := range run.Metrics {
-				final[k] = m.Value
-			}
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(final)) {
-		cols = append(cols, k)
-		row = append(row, final[k])
-	}
-	t := display.Table{Columns: cols, Rows: [][]any{row}}
-	if c, ok := st.Condition(jobs.Failed); ok && c.Status {
-		t.Caption = c.Reason + ": " + c.Message
-	}
-	return t
-}
-
-func duration(j *jobs.Job) string {
-	start := j.Status.StartTime
-	if start.IsZero() {
-		start = j.CreationTime
-	}
-	end := j.Status.CompletionTime
-	if end.IsZero() {
-		end = time.Now()
-	}
-	if start.IsZero() {
-		return ""
-	}
-	d := end.Sub(start)
-	if d < time.Second {
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(100 * time.Millisecond).String()
-}
-
-// replicaSummary says how many replicas are in each phase, e.g.
-// "2 succeeded" or "1 running, 1 pending".
-func replicaSummary(st *jobs.Status) string {
-	counts := map[jobs.ReplicaPhase]int{}
-	for _, r := range st.Replicas {
-		counts[r.Phase]++
-	}
-	var parts []string
-	for _, p := range []jobs.ReplicaPhase{jobs.ReplicaRunning, jobs.ReplicaPending, jobs.ReplicaSucceeded, jobs.ReplicaFailed} {
-		if counts[p] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[p], strings.ToLower(string(p))))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-// JobsTable lists jobs, one row each.
-func JobsTable(js []jobs.Job) display.Table {
-	t := display.Table{Columns: []string{"name", "kind", "status", "replicas", "created", "duration", "run"}}
-	for i := range js {
-		j := &js[i]
-		phase := string(j.Status.Phase())
-		if c, ok := j.Status.Condition(jobs.Failed); ok && c.Status && c.Reason != jobs.ReasonFailed {
-			phase += " (" + c.Reason + ")"
-		}
-		t.Rows = append(t.Rows, []any{j.Name(), string(j.Spec.Kind), phase, replicaSummary(&j.Status), j.CreationTime, duration(j), j.RunID})
-	}
-	return t
 }
 
 const jobsUsage = `%jobs [--kind KIND] [--status STATUS] [--label KEY=VALUE]...
@@ -638,7 +381,7 @@ func jobsMagic(o Options) *magics.Magic {
 		if len(pos) > 0 {
 			return nil, magics.Usagef(m, "unexpected arguments %q (%%job show NAME shows one job)", pos)
 		}
-		lo, statuses, err := ListFilter(*kind, *status, labels)
+		lo, statuses, err := jobsclient.ListFilter(*kind, *status, labels)
 		if err != nil {
 			return nil, magics.Usagef(m, "%v", err)
 		}
@@ -650,44 +393,12 @@ func jobsMagic(o Options) *magics.Magic {
 		if err != nil {
 			return nil, err
 		}
-		js = slices.DeleteFunc(js, func(j jobs.Job) bool { return !httpapi.HasStatus(&j, statuses) })
-		t := JobsTable(js)
+		js = slices.DeleteFunc(js, func(j jobs.Job) bool { return !jobsapi.HasStatus(&j, statuses) })
+		t := jobsclient.JobsTable(js)
 		t.Caption = fmt.Sprintf("%d jobs (%s)", len(js), s.Where)
 		return t, nil
 	}
 	return m
-}
-
-// ListFilter reads the filter flags of %jobs and `ferry jobs list`.
-func ListFilter(kind, status string, labels []string) (jobs.ListOptions, []jobs.ConditionType, error) {
-	var lo jobs.ListOptions
-	if kind != "" {
-		lo.Kind = jobs.Kind(strings.ToLower(kind))
-		if jobs.Roles(lo.Kind) == nil {
-			return lo, nil, fmt.Errorf("--kind %s: not a training kind: use one of %v", kind, jobs.Kinds)
-		}
-	}
-	var statuses []jobs.ConditionType
-	if status != "" {
-		for p := range strings.SplitSeq(status, ",") {
-			c, ok := httpapi.ParseStatus(p)
-			if !ok {
-				return lo, nil, fmt.Errorf("--status %s: use Created, Running, Restarting, Succeeded or Failed", p)
-			}
-			statuses = append(statuses, c)
-		}
-	}
-	for _, l := range labels {
-		k, v, ok := strings.Cut(l, "=")
-		if !ok || k == "" {
-			return lo, nil, fmt.Errorf("--label %s: give KEY=VALUE", l)
-		}
-		if lo.Labels == nil {
-			lo.Labels = map[string]string{}
-		}
-		lo.Labels[k] = v
-	}
-	return lo, statuses, nil
 }
 
 const jobUsage = `%job show NAME                    the job: status, conditions and each replica's state
@@ -738,7 +449,7 @@ func jobMagic(o Options) *magics.Magic {
 			if err != nil {
 				return nil, err
 			}
-			return Describe(&j), nil
+			return jobsclient.Describe(&j), nil
 		case "cancel":
 			if err := s.Backend.Cancel(ctx, name); err != nil {
 				return nil, err
@@ -747,7 +458,7 @@ func jobMagic(o Options) *magics.Magic {
 			if err != nil {
 				return nil, err
 			}
-			return display.Text(fmt.Sprintf("job %s: %s", name, phaseText(&j))), nil
+			return display.Text(fmt.Sprintf("job %s: %s", name, jobsclient.PhaseText(&j))), nil
 		case "delete":
 			if err := s.Backend.Delete(ctx, name); err != nil {
 				return nil, err
@@ -759,7 +470,7 @@ func jobMagic(o Options) *magics.Magic {
 			return nil, err
 		}
 		lo := jobs.LogOptions{Follow: *follow, TailLines: *tail}
-		if lo.Replica, lo.Index, err = httpapi.ParseReplica(j.Spec.Kind, *replica); err != nil {
+		if lo.Replica, lo.Index, err = jobsapi.ParseReplica(j.Spec.Kind, *replica); err != nil {
 			return nil, magics.Usagef(m, "--replica: %v", err)
 		}
 		rc, err := s.Backend.Logs(ctx, name, lo)
@@ -803,29 +514,4 @@ func followLog(ctx context.Context, rc io.Reader) (any, error) {
 		return nil, err
 	}
 	return nil, nil
-}
-
-func phaseText(j *jobs.Job) string {
-	phase := j.Status.Phase()
-	for _, c := range j.Status.Conditions {
-		if c.Type == phase {
-			return fmt.Sprintf("%s (%s) %s", phase, c.Reason, c.Message)
-		}
-	}
-	return string(phase)
-}
-
-// Describe is a table of one job's replicas, captioned with its status.
-func Describe(j *jobs.Job) display.Table {
-	t := display.Table{Columns: []string{"replica", "phase", "restarts", "exit code", "started", "ended", "process", "message"}}
-	for _, r := range j.Status.Replicas {
-		code := ""
-		if r.ExitCode != nil {
-			code = strconv.Itoa(*r.ExitCode)
-		}
-		t.Rows = append(t.Rows, []any{r.ID(), string(r.Phase), r.Restarts, code, r.StartTime, r.EndTime, r.Name, r.Message})
-	}
-	cmd := strings.Join(j.Spec.Command, " ")
-	t.Caption = fmt.Sprintf("%s job %s on %s: %s; duration %s; run %s; command %q", j.Spec.Kind, j.Name(), j.Backend, phaseText(j), duration(j), j.RunID, cmd)
-	return t
 }

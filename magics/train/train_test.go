@@ -11,14 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry"
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/jobs"
+	"github.com/ferryml/ferry/jobs/jobsclient"
 	"github.com/ferryml/ferry/jobs/local"
 	"github.com/ferryml/ferry/magics"
 	"github.com/ferryml/ferry/magics/train"
-	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/widgets"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // waitLimit bounds every wait for a job; reaching it fails the test.
@@ -87,10 +88,10 @@ func setup(t *testing.T) *env {
 		tr.Close()
 	})
 	ts := tracking.NewSession(tr, dir)
-	s := train.NewSession(b, filepath.Join(dir, "jobs"))
+	s := jobsclient.NewSession(b, filepath.Join(dir, "jobs"))
 	reg := magics.NewRegistry()
 	train.Register(reg, train.Options{
-		Session:  func() (*train.Session, error) { return s, nil },
+		Session:  func() (*jobsclient.Session, error) { return s, nil },
 		Tracking: func() (*tracking.Session, error) { return ts, nil },
 	})
 	out := &capture{}
@@ -200,7 +201,7 @@ func TestTrainShell(t *testing.T) {
 		t.Errorf("logs -f: %v", err)
 	}
 	// The same name again: refused, unless --replace.
-	if _, err := e.cell(t, t.Context(), "--name tiny -- true", ""); storage.ErrorCode(err) != storage.AlreadyExists || !strings.Contains(err.Error(), "--replace") {
+	if _, err := e.cell(t, t.Context(), "--name tiny -- true", ""); ferry.ErrorCode(err) != ferry.AlreadyExists || !strings.Contains(err.Error(), "--replace") {
 		t.Errorf("a taken name: %v, want AlreadyExists suggesting --replace", err)
 	}
 	if v, err := e.cell(t, t.Context(), "--name tiny --replace --kind jax -- true", ""); err != nil || !strings.Contains(text(t, v), "Succeeded") {
@@ -209,7 +210,7 @@ func TestTrainShell(t *testing.T) {
 	if v, err := e.line(t, "job", "delete tiny"); err != nil || !strings.Contains(text(t, v), "deleted") {
 		t.Errorf("delete: %v %v", v, err)
 	}
-	if _, err := e.b.Get(t.Context(), "tiny"); !storage.IsNotFound(err) {
+	if _, err := e.b.Get(t.Context(), "tiny"); !ferry.IsNotFound(err) {
 		t.Errorf("after delete: %v", err)
 	}
 }
@@ -273,10 +274,10 @@ func (s submitted) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error)
 func TestInterruptAndCancel(t *testing.T) {
 	e := setup(t)
 	sub := submitted{Backend: e.b, done: make(chan jobs.Job, 1)}
-	s := train.NewSession(sub, "test")
+	s := jobsclient.NewSession(sub, "test")
 	reg := magics.NewRegistry()
 	train.Register(reg, train.Options{
-		Session:  func() (*train.Session, error) { return s, nil },
+		Session:  func() (*jobsclient.Session, error) { return s, nil },
 		Tracking: func() (*tracking.Session, error) { return e.ts, nil },
 	})
 	e.reg = reg
@@ -366,10 +367,10 @@ func TestUsageErrors(t *testing.T) {
 	}
 	// An invalid name is the backend's validation error, naming the field.
 	_, err := e.cell(t, t.Context(), "--name Bad_Name", "print(1)")
-	if storage.ErrorCode(err) != storage.Invalid || !strings.Contains(err.Error(), `name "Bad_Name"`) {
+	if ferry.ErrorCode(err) != ferry.Invalid || !strings.Contains(err.Error(), `name "Bad_Name"`) {
 		t.Errorf("bad name: %v", err)
 	}
-	if _, err := e.line(t, "job", "show nope"); !storage.IsNotFound(err) {
+	if _, err := e.line(t, "job", "show nope"); !ferry.IsNotFound(err) {
 		t.Errorf("unknown job: %v", err)
 	}
 	if js, _ := e.b.List(t.Context(), jobs.ListOptions{}); len(js) != 0 {

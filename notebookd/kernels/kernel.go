@@ -18,8 +18,8 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 
-	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/notebookd"
+	"github.com/ferryml/ferry/wire"
 )
 
 // kern is one kernel: a stable id and connection across restarts, and the
@@ -33,7 +33,7 @@ type kern struct {
 	interruptMode string
 	cwd           string
 	connFile      string
-	conn          kernel.ConnectionInfo
+	conn          wire.ConnectionInfo
 	sign          signer
 	session       string // the manager's own session (kernel_info, shutdown, interrupt)
 	created       time.Time
@@ -253,7 +253,7 @@ func (p *proc) connectAndWait(ctx context.Context) error {
 		}
 		return err
 	}
-	id := zmq4.SocketIdentity(kernel.NewID())
+	id := zmq4.SocketIdentity(wire.NewID())
 	p.iopub = zmq4.NewSub(p.ctx, p.sockOpts(nil)...)
 	p.shell = zmq4.NewDealer(p.ctx, p.sockOpts(id)...)
 	p.control = zmq4.NewDealer(p.ctx, p.sockOpts(id)...)
@@ -318,8 +318,8 @@ func (p *proc) connectAndWait(ctx context.Context) error {
 
 // ownMsg builds a message from the manager's own session.
 func (k *kern) ownMsg(msgType, channel string, content any) *msg {
-	h, _ := json.Marshal(kernel.Header{MsgID: kernel.NewID(), Session: k.session, Username: "ferry",
-		Date: kernel.Now(), MsgType: msgType, Version: kernel.ProtocolVersion})
+	h, _ := json.Marshal(wire.Header{MsgID: wire.NewID(), Session: k.session, Username: "ferry",
+		Date: wire.Now(), MsgType: msgType, Version: wire.ProtocolVersion})
 	c, _ := json.Marshal(content)
 	m := &msg{channel: channel, header: h, parent: []byte("{}"), metadata: []byte("{}"), content: c}
 	_ = m.parse()

@@ -20,7 +20,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/wire"
 )
 
 var (
@@ -114,8 +114,8 @@ func dial(t *testing.T, srv *httptest.Server, id, session string, v1 bool) *wsCl
 
 func (c *wsClient) send(channel, msgType string, content any) string {
 	c.t.Helper()
-	id := kernel.NewID()
-	h, _ := json.Marshal(kernel.Header{MsgID: id, Session: c.session, Username: "test", Date: kernel.Now(), MsgType: msgType, Version: "5.4"})
+	id := wire.NewID()
+	h, _ := json.Marshal(wire.Header{MsgID: id, Session: c.session, Username: "test", Date: wire.Now(), MsgType: msgType, Version: "5.4"})
 	b, _ := json.Marshal(content)
 	m := &msg{channel: channel, header: h, parent: []byte("{}"), metadata: []byte("{}"), content: b}
 	if err := m.parse(); err != nil {
@@ -617,7 +617,7 @@ func TestStartRetriesEarlyExit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the first launch did not run: %v", err)
 	}
-	var c1 kernel.ConnectionInfo
+	var c1 wire.ConnectionInfo
 	if err := json.Unmarshal(first, &c1); err != nil {
 		t.Fatal(err)
 	}

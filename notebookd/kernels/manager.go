@@ -29,8 +29,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/notebookd"
+	"github.com/ferryml/ferry/wire"
 )
 
 // Options configure a Manager.
@@ -196,15 +196,15 @@ func (m *Manager) Start(ctx context.Context, name, cwd string) (*notebookd.Kerne
 	if err != nil {
 		return nil, fmt.Errorf("kernels: pick ports: %w", err)
 	}
-	id := kernel.NewID()
+	id := wire.NewID()
 	k := &kern{
 		m: m, id: id, name: name, specDir: ks.Dir, argv: spec.Argv, specEnv: spec.Env,
 		interruptMode: spec.InterruptMode, cwd: cwd,
 		connFile: filepath.Join(m.runtime, "kernel-"+id+".json"),
-		conn: kernel.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: ports[0], ControlPort: ports[1],
+		conn: wire.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: ports[0], ControlPort: ports[1],
 			StdinPort: ports[2], IOPubPort: ports[3], HBPort: ports[4], Key: key, SignatureScheme: "hmac-sha256", KernelName: name},
 		sign:         newSigner(key),
-		session:      kernel.NewID(),
+		session:      wire.NewID(),
 		state:        "starting",
 		lastActivity: time.Now(),
 		clients:      map[*client]struct{}{},

@@ -22,6 +22,7 @@ import (
 	"github.com/go-zeromq/zmq4"
 
 	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/wire"
 )
 
 // The test binary doubles as a fake kernel and as a server that starts
@@ -59,8 +60,8 @@ func helperMain(mode string) int {
 		if err = os.WriteFile(marker, nil, 0o600); err != nil {
 			break
 		}
-		var ci kernel.ConnectionInfo
-		if ci, err = kernel.ReadConnectionFile(os.Args[len(os.Args)-1]); err != nil {
+		var ci wire.ConnectionInfo
+		if ci, err = wire.ReadConnectionFile(os.Args[len(os.Args)-1]); err != nil {
 			break
 		}
 		r := zmq4.NewRouter(ctx)
@@ -106,7 +107,7 @@ func (fakeEvaluator) Inspect(string, int, int) (kernel.Bundle, bool)       { ret
 func (fakeEvaluator) IsComplete(string) (string, string)                   { return "complete", "" }
 
 func fakeKernel(ctx context.Context, connFile string) error {
-	ci, err := kernel.ReadConnectionFile(connFile)
+	ci, err := wire.ReadConnectionFile(connFile)
 	if err != nil {
 		return err
 	}
@@ -339,7 +340,7 @@ func TestFerryKernelWatchesParent(t *testing.T) {
 	}
 	bin := filepath.Join(filepath.Dir(spec.Argv[0]), "ferry-kernel")
 	connFile := filepath.Join(t.TempDir(), "kernel.json")
-	ci := kernel.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", Key: "k", SignatureScheme: "hmac-sha256"}
+	ci := wire.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", Key: "k", SignatureScheme: "hmac-sha256"}
 	var ls []net.Listener
 	for _, p := range []*int{&ci.ShellPort, &ci.ControlPort, &ci.StdinPort, &ci.IOPubPort, &ci.HBPort} {
 		l, err := net.Listen("tcp", "127.0.0.1:0")

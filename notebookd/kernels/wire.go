@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/wire"
 )
 
 // msg is one Jupyter message as relayed between the kernel and websocket
@@ -67,10 +67,10 @@ func (m *msg) parseHeaders(checkBody bool) error {
 
 // signer signs and verifies messages with the kernel's key; the wire format
 // is package kernel's.
-type signer struct{ s *kernel.Signer }
+type signer struct{ s *wire.Signer }
 
 func newSigner(key string) signer {
-	s, _ := kernel.NewSigner("hmac-sha256", []byte(key)) // only fails for another scheme
+	s, _ := wire.NewSigner("hmac-sha256", []byte(key)) // only fails for another scheme
 	return signer{s}
 }
 

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/storage/data"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 func openDB(t *testing.T) *data.DB {

@@ -17,7 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/duckdb/duckdb-go/v2"
 
-	"github.com/ferryml/ferry/storage"
+	"github.com/ferryml/ferry"
 )
 
 // DB is an in-memory DuckDB database with one connection. Its methods are
@@ -345,25 +345,7 @@ func (d *DB) tableLocked(ctx context.Context, name string, owned, count bool) (*
 // format from the extension; globs allowed for local files) into a table
 // of the database and returns it.
 func (d *DB) Read(ctx context.Context, path string) (*Table, error) {
-	start := time.Now()
-	if err := d.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer d.unlock()
-	src, err := d.source(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	name := d.tempName()
-	if _, err := d.conn.ExecContext(ctx, "CREATE TABLE "+quoteIdent(name)+" AS SELECT * FROM "+src); err != nil {
-		return nil, d.queryError(ctx, err, "")
-	}
-	t, err := d.tableLocked(ctx, name, true, true)
-	if err != nil {
-		return nil, err
-	}
-	t.elapsed = time.Since(start)
-	return t, nil
+	return d.readFile(ctx, path, false)
 }
 
 // Scan returns a Table that reads the file at path (as Read takes it) on
@@ -372,6 +354,12 @@ func (d *DB) Read(ctx context.Context, path string) (*Table, error) {
 // a CSV file is parsed again by each query). An s3:// object is fetched
 // once into the local cache.
 func (d *DB) Scan(ctx context.Context, path string) (*Table, error) {
+	return d.readFile(ctx, path, true)
+}
+
+// readFile makes a table (Read) or, with view set, a view (Scan) of the
+// file at path.
+func (d *DB) readFile(ctx context.Context, path string, view bool) (*Table, error) {
 	start := time.Now()
 	if err := d.lock(ctx); err != nil {
 		return nil, err
@@ -382,16 +370,22 @@ func (d *DB) Scan(ctx context.Context, path string) (*Table, error) {
 		return nil, err
 	}
 	name := d.tempName()
-	if _, err := d.conn.ExecContext(ctx, "CREATE VIEW "+quoteIdent(name)+" AS SELECT * FROM "+src); err != nil {
+	kind := "TABLE"
+	if view {
+		kind = "VIEW"
+	}
+	if _, err := d.conn.ExecContext(ctx, "CREATE "+kind+" "+quoteIdent(name)+" AS SELECT * FROM "+src); err != nil {
 		return nil, d.queryError(ctx, err, "")
 	}
-	t, err := d.tableLocked(ctx, name, true, false)
+	t, err := d.tableLocked(ctx, name, true, !view)
 	if err != nil {
 		return nil, err
 	}
-	t.view = true
-	fn, _ := readerFunc(path)
-	t.rescan = fn != "read_parquet"
+	if view {
+		t.view = true
+		fn, _ := readerFunc(path)
+		t.rescan = fn != "read_parquet"
+	}
 	t.elapsed = time.Since(start)
 	return t, nil
 }
@@ -487,7 +481,7 @@ func (e *Error) Line() int {
 
 // IsNotFound reports whether err says a file or object does not exist.
 func IsNotFound(err error) bool {
-	return errors.Is(err, errNotFound) || storage.IsNotFound(err)
+	return errors.Is(err, errNotFound) || ferry.IsNotFound(err)
 }
 
 // quoteIdent quotes a SQL identifier.

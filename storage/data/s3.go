@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/open"
 )
@@ -74,7 +75,7 @@ func (d *DB) fetchS3(ctx context.Context, u string) (string, error) {
 	}
 	info, err := s.Stat(ctx, key)
 	if err != nil {
-		if storage.IsNotFound(err) {
+		if ferry.IsNotFound(err) {
 			return "", fmt.Errorf("data: object not found: %s: %w", u, err)
 		}
 		return "", fmt.Errorf("data: %s: %w", u, err)

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/internal/testsrv"
-	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/data"
 )
 
@@ -85,8 +85,8 @@ func TestS3Errors(t *testing.T) {
 	}
 	t.Log(err)
 	_, err = d.Query(ctx, "SELECT * FROM 's3://no-such-bucket-ferry/x.parquet'")
-	if err == nil || !strings.Contains(err.Error(), "no-such-bucket-ferry") || storage.ErrorCode(err) != storage.NotFound {
-		t.Errorf("missing bucket: %v (code %s)", err, storage.ErrorCode(err))
+	if err == nil || !strings.Contains(err.Error(), "no-such-bucket-ferry") || ferry.ErrorCode(err) != ferry.NotFound {
+		t.Errorf("missing bucket: %v (code %s)", err, ferry.ErrorCode(err))
 	}
 	t.Log(err)
 	other := g.NewBucket(t) // not yet opened, so the new credentials are used

@@ -11,7 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/ferryml/ferry/widgets/display"
+	"github.com/ferryml/ferry/display"
 )
 
 // Table is a result or a dataset: an Arrow schema and record batches, or a

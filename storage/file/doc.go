@@ -16,6 +16,6 @@
 // and Stat reports the SHA-256 as unknown ("") instead of a wrong one. Keys
 // whose first segment is ".ferry" are reserved. As on a POSIX-backed S3
 // server, a key cannot name both an object and a "directory" of other keys
-// ("a" and "a/b"): such a Put is storage.Invalid. Presigned URLs are not
-// supported (storage.NotSupported).
+// ("a" and "a/b"): such a Put is ferry.Invalid. Presigned URLs are not
+// supported (ferry.NotSupported).
 package file

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/fnv"
 	"io"
 	"io/fs"
@@ -21,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -41,16 +41,16 @@ var _ storage.ObjectStore = (*Store)(nil)
 func ParseURL(rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "", storage.Errorf(storage.Invalid, "file: invalid store URL %q: %v", rawURL, err)
+		return "", ferry.Errorf(ferry.Invalid, "file: invalid store URL %q: %v", rawURL, err)
 	}
 	if u.Scheme != "file" || u.Opaque != "" || (u.Host != "" && u.Host != "localhost") || u.User != nil {
-		return "", storage.Errorf(storage.Invalid, "file: invalid store URL %q: want file:///absolute/dir", rawURL)
+		return "", ferry.Errorf(ferry.Invalid, "file: invalid store URL %q: want file:///absolute/dir", rawURL)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return "", storage.Errorf(storage.Invalid, "file: invalid store URL %q: no query or fragment allowed", rawURL)
+		return "", ferry.Errorf(ferry.Invalid, "file: invalid store URL %q: no query or fragment allowed", rawURL)
 	}
 	if !strings.HasPrefix(u.Path, "/") || strings.ContainsRune(u.Path, 0) {
-		return "", storage.Errorf(storage.Invalid, "file: invalid store URL %q: the path must be absolute", rawURL)
+		return "", ferry.Errorf(ferry.Invalid, "file: invalid store URL %q: the path must be absolute", rawURL)
 	}
 	return filepath.Clean(filepath.FromSlash(u.Path)), nil
 }
@@ -68,13 +68,13 @@ func Open(rawURL string) (*Store, error) {
 // needed.
 func New(dir string) (*Store, error) {
 	if !filepath.IsAbs(dir) {
-		return nil, storage.Errorf(storage.Invalid, "file: store directory %q must be absolute", dir)
+		return nil, ferry.Errorf(ferry.Invalid, "file: store directory %q must be absolute", dir)
 	}
 	dir = filepath.Clean(dir)
 	s := &Store{dir: dir, tmp: filepath.Join(dir, reserved, "tmp"), meta: filepath.Join(dir, reserved, "meta")}
 	for _, d := range []string{s.tmp, s.meta} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, storage.Errorf(storage.Unavailable, "file: create store directory: %w", err)
+			return nil, ferry.Errorf(ferry.Unavailable, "file: create store directory: %w", err)
 		}
 	}
 	return s, nil
@@ -93,7 +93,7 @@ func checkKey(key string) error {
 		return err
 	}
 	if key == reserved || strings.HasPrefix(key, reserved+"/") {
-		return storage.Errorf(storage.Invalid, "invalid object key %q: keys under %q are reserved by the file store", key, reserved+"/")
+		return ferry.Errorf(ferry.Invalid, "invalid object key %q: keys under %q are reserved by the file store", key, reserved+"/")
 	}
 	return nil
 }
@@ -169,26 +169,27 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader, o storage.PutO
 		}
 	}()
 
-	hr := &hashReader{ctx: ctx, r: r, h: sha256.New(), progress: o.Progress}
+	h := sha256.New()
+	hr := storage.NewPutReader(ctx, r, h, o.Progress)
 	buf := make([]byte, 1<<20)
 	w := struct{ io.Writer }{f} // hide ReadFrom: copy through buf
 	if o.Size >= 0 {
 		_, err = io.CopyBuffer(w, io.LimitReader(hr, o.Size), buf)
-		if err == nil && hr.n < o.Size {
-			return storage.ObjectInfo{}, storage.Errorf(storage.Invalid, "file: put %s: the reader ended after %d of %d bytes (PutOptions.Size)", key, hr.n, o.Size)
+		if err == nil && hr.N() < o.Size {
+			return storage.ObjectInfo{}, ferry.Errorf(ferry.Invalid, "file: put %s: the reader ended after %d of %d bytes (PutOptions.Size)", key, hr.N(), o.Size)
 		}
 	} else {
 		_, err = io.CopyBuffer(w, hr, buf)
 	}
 	if err != nil {
-		if hr.err != nil && errors.Is(err, hr.err) {
-			return storage.ObjectInfo{}, storage.Errorf(storage.ErrorCode(err), "file: put %s: read data: %w", key, err)
+		if hr.Err() != nil && errors.Is(err, hr.Err()) {
+			return storage.ObjectInfo{}, ferry.Errorf(ferry.ErrorCode(err), "file: put %s: read data: %w", key, err)
 		}
 		return storage.ObjectInfo{}, s.fsErr("put", key, err)
 	}
-	sum := hex.EncodeToString(hr.h.Sum(nil))
+	sum := hex.EncodeToString(h.Sum(nil))
 	if want != "" && sum != want {
-		return storage.ObjectInfo{}, storage.Errorf(storage.Internal, "file: copy to %s: source content has SHA-256 %s, recorded %s: %w", key, sum, want, storage.ErrChecksumMismatch)
+		return storage.ObjectInfo{}, ferry.Errorf(ferry.Internal, "file: copy to %s: source content has SHA-256 %s, recorded %s: %w", key, sum, want, storage.ErrChecksumMismatch)
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return storage.ObjectInfo{}, s.fsErr("put", key, err)
@@ -293,36 +294,6 @@ func syncDir(dir string) error {
 		return err
 	}
 	return nil
-}
-
-// hashReader hashes, counts and reports what it reads, and stops when ctx
-// ends.
-type hashReader struct {
-	ctx      context.Context
-	r        io.Reader
-	h        hash.Hash
-	n        int64
-	err      error
-	progress func(int64)
-}
-
-func (h *hashReader) Read(p []byte) (int, error) {
-	if err := h.ctx.Err(); err != nil {
-		h.err = err
-		return 0, err
-	}
-	n, err := h.r.Read(p)
-	if n > 0 {
-		h.h.Write(p[:n])
-		h.n += int64(n)
-		if h.progress != nil {
-			h.progress(h.n)
-		}
-	}
-	if err != nil && err != io.EOF {
-		h.err = err
-	}
-	return n, err
 }
 
 // describe returns the info of the open regular file f of key.
@@ -443,7 +414,7 @@ func (s *Store) Copy(ctx context.Context, src, dst string) (storage.ObjectInfo, 
 
 // PresignGet is not supported by local files.
 func (s *Store) PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error) {
-	return "", storage.Errorf(storage.NotSupported, "file: presigned URLs need an S3 store; %s is a local directory", s.URL())
+	return "", ferry.Errorf(ferry.NotSupported, "file: presigned URLs need an S3 store; %s is a local directory", s.URL())
 }
 
 // List implements storage.ObjectStore.
@@ -600,20 +571,20 @@ func (s *Store) objectAfter(dir, startAfter string) bool {
 func (s *Store) fsErr(op, key string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
-		return storage.Errorf(storage.NotFound, "file: %s %s: no such object in %s", op, key, s.URL())
+		return ferry.Errorf(ferry.NotFound, "file: %s %s: no such object in %s", op, key, s.URL())
 	case errors.Is(err, syscall.ENOSPC):
-		return storage.Errorf(storage.Unavailable, "file: %s %s: the disk of %s is full: %w", op, key, s.dir, err)
+		return ferry.Errorf(ferry.Unavailable, "file: %s %s: the disk of %s is full: %w", op, key, s.dir, err)
 	case errors.Is(err, fs.ErrPermission):
-		return storage.Errorf(storage.Unavailable, "file: %s %s: permission denied in %s (check the data directory's owner and mode): %w", op, key, s.dir, err)
+		return ferry.Errorf(ferry.Unavailable, "file: %s %s: permission denied in %s (check the data directory's owner and mode): %w", op, key, s.dir, err)
 	}
-	return storage.Errorf(storage.Internal, "file: %s %s: %w", op, key, err)
+	return ferry.Errorf(ferry.Internal, "file: %s %s: %w", op, key, err)
 }
 
 // conflictErr reports a key that collides with a directory of other keys,
 // or with an object that would have to be a directory.
 func (s *Store) conflictErr(op, key string, err error) error {
 	if errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.ENOTDIR) {
-		return storage.Errorf(storage.Invalid, "file: %s %s: the key collides with other keys: in a file store a key cannot name both an object and a prefix of other objects (%v)", op, key, err)
+		return ferry.Errorf(ferry.Invalid, "file: %s %s: the key collides with other keys: in a file store a key cannot name both an object and a prefix of other objects (%v)", op, key, err)
 	}
 	return s.fsErr(op, key, err)
 }

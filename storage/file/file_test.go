@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/file"
 	"github.com/ferryml/ferry/storage/storetest"
@@ -100,7 +101,7 @@ func TestChangedBehindTheStoresBack(t *testing.T) {
 	if info.SHA256 != "" || info.Size != 17 || info.ETag == "" {
 		t.Errorf("Stat of a file changed by hand: SHA256 %q Size %d ETag %q, want \"\", 17 and an ETag", info.SHA256, info.Size, info.ETag)
 	}
-	if err := storage.Verify(t.Context(), s, "f"); storage.ErrorCode(err) != storage.Invalid {
+	if err := storage.Verify(t.Context(), s, "f"); ferry.ErrorCode(err) != ferry.Invalid {
 		t.Errorf("Verify of a file without a hash: %v, want Invalid", err)
 	}
 	// A file placed by hand is an object too.
@@ -141,7 +142,7 @@ func TestCorruptionDetected(t *testing.T) {
 	if _, err := s.Copy(t.Context(), "f", "g"); !errors.Is(err, storage.ErrChecksumMismatch) {
 		t.Errorf("Copy of a corrupted file: %v, want %v", err, storage.ErrChecksumMismatch)
 	}
-	if _, err := s.Stat(t.Context(), "g"); !storage.IsNotFound(err) {
+	if _, err := s.Stat(t.Context(), "g"); !ferry.IsNotFound(err) {
 		t.Errorf("Stat(g) after a failed copy: %v, want NotFound", err)
 	}
 }
@@ -156,7 +157,7 @@ func TestKeyConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"a", "a/b/c", ".ferry/tmp/x", ".ferry"} {
-		if err := put(key); storage.ErrorCode(err) != storage.Invalid {
+		if err := put(key); ferry.ErrorCode(err) != ferry.Invalid {
 			t.Errorf("Put(%q): %v, want Invalid", key, err)
 		}
 	}
@@ -207,8 +208,8 @@ func TestParseURL(t *testing.T) {
 		if (err == nil) != tt.ok || dir != tt.dir {
 			t.Errorf("ParseURL(%q) = %q, %v; want %q, ok=%v", tt.url, dir, err, tt.dir, tt.ok)
 		}
-		if err != nil && storage.ErrorCode(err) != storage.Invalid {
-			t.Errorf("ParseURL(%q): code %q, want Invalid", tt.url, storage.ErrorCode(err))
+		if err != nil && ferry.ErrorCode(err) != ferry.Invalid {
+			t.Errorf("ParseURL(%q): code %q, want Invalid", tt.url, ferry.ErrorCode(err))
 		}
 	}
 }
@@ -220,8 +221,8 @@ func FuzzParseURL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		dir, err := file.ParseURL(raw)
 		if err != nil {
-			if storage.ErrorCode(err) != storage.Invalid {
-				t.Errorf("ParseURL(%q): %v has code %q, want Invalid", raw, err, storage.ErrorCode(err))
+			if ferry.ErrorCode(err) != ferry.Invalid {
+				t.Errorf("ParseURL(%q): %v has code %q, want Invalid", raw, err, ferry.ErrorCode(err))
 			}
 			return
 		}

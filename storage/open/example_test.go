@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/open"
 )
@@ -37,7 +38,7 @@ func Example() {
 	fmt.Println(page.CommonPrefixes)
 
 	_, err = store.Stat(ctx, "runs/r3/model.bin")
-	fmt.Println(storage.IsNotFound(err))
+	fmt.Println(ferry.IsNotFound(err))
 	// Output:
 	// [runs/r1/ runs/r2/]
 	// true

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/file"
 	"github.com/ferryml/ferry/storage/s3"
@@ -29,11 +30,11 @@ func Store(ctx context.Context, rawURL string, o Options) (storage.ObjectStore, 
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, storage.Errorf(storage.Invalid, "object store URL %q: %v", rawURL, err)
+		return nil, ferry.Errorf(ferry.Invalid, "object store URL %q: %v", rawURL, err)
 	}
 	switch u.Scheme {
 	case "":
-		return nil, storage.Errorf(storage.Invalid, "object store URL %q: want file:///absolute/dir, an absolute path or s3://bucket/prefix", rawURL)
+		return nil, ferry.Errorf(ferry.Invalid, "object store URL %q: want file:///absolute/dir, an absolute path or s3://bucket/prefix", rawURL)
 	case "file":
 		return file.Open(rawURL)
 	case "s3":
@@ -48,5 +49,5 @@ func Store(ctx context.Context, rawURL string, o Options) (storage.ObjectStore, 
 		}
 		return s, nil
 	}
-	return nil, storage.Errorf(storage.Invalid, "object store URL %q: unsupported scheme %q; use file:///absolute/dir or s3://bucket/prefix", rawURL, u.Scheme)
+	return nil, ferry.Errorf(ferry.Invalid, "object store URL %q: unsupported scheme %q; use file:///absolute/dir or s3://bucket/prefix", rawURL, u.Scheme)
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/open"
@@ -23,7 +24,7 @@ func TestStore(t *testing.T) {
 	}
 	for _, u := range []string{"http://example.com/x", "relative/dir", "s3://B", "file://host/x", "gs://bucket"} {
 		_, err := open.Store(t.Context(), u, open.Options{})
-		if storage.ErrorCode(err) != storage.Invalid {
+		if ferry.ErrorCode(err) != ferry.Invalid {
 			t.Errorf("Store(%q): %v, want Invalid", u, err)
 		}
 	}
@@ -51,7 +52,7 @@ func TestStoreS3(t *testing.T) {
 	// Opening checks the credentials.
 	env["AWS_SECRET_ACCESS_KEY"] = "wrong"
 	_, err = open.Store(t.Context(), "s3://"+bucket, open.Options{S3: s3.Options{Getenv: getenv}})
-	if storage.ErrorCode(err) != storage.Invalid || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") {
+	if ferry.ErrorCode(err) != ferry.Invalid || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") {
 		t.Errorf("Store with a wrong secret: %v, want Invalid naming AWS_SECRET_ACCESS_KEY", err)
 	}
 	if _, err := open.Store(t.Context(), "s3://"+bucket, open.Options{S3: s3.Options{Getenv: getenv}, NoCheck: true}); err != nil {

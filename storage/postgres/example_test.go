@@ -4,7 +4,7 @@ import (
 	"context"
 	"log"
 
-	"github.com/ferryml/ferry/storage"
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage/postgres"
 	"github.com/ferryml/ferry/storage/sqldb"
 )
@@ -17,7 +17,7 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 	defer tr.Close()
-	if _, err := tr.CreateExperiment(ctx, "churn", "", map[string]string{"team": "growth"}); storage.ErrorCode(err) == storage.AlreadyExists {
+	if _, err := tr.CreateExperiment(ctx, "churn", "", map[string]string{"team": "growth"}); ferry.ErrorCode(err) == ferry.AlreadyExists {
 		log.Print("experiment churn exists already")
 	}
 }

@@ -35,9 +35,9 @@
 // object (its ETag) has not changed.
 //
 // Errors name the problem and the setting to fix: an unreachable endpoint
-// is storage.Unavailable and names where the endpoint came from (for
-// example AWS_ENDPOINT_URL); rejected credentials are storage.Invalid and
+// is ferry.Unavailable and names where the endpoint came from (for
+// example AWS_ENDPOINT_URL); rejected credentials are ferry.Invalid and
 // name AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; a missing bucket is
-// storage.NotFound. Requests are retried at most MaxRetries times, so an
+// ferry.NotFound. Requests are retried at most MaxRetries times, so an
 // unreachable server fails within seconds.
 package s3

@@ -7,6 +7,7 @@ import (
 	"log"
 	"strings"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/s3"
 )
@@ -27,7 +28,7 @@ func Example() {
 	// Check finds out whether the endpoint, credentials and bucket work;
 	// its error says which to fix.
 	if err := store.Check(ctx); err != nil {
-		var se *storage.Error
+		var se *ferry.Error
 		if errors.As(err, &se) {
 			fmt.Println(se.Code, err)
 		}

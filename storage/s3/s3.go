@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -97,25 +98,25 @@ var _ storage.ObjectStore = (*Store)(nil)
 func ParseURL(rawURL string) (bucket, prefix string, query url.Values, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "", "", nil, storage.Errorf(storage.Invalid, "s3: invalid store URL %q: %v", rawURL, err)
+		return "", "", nil, ferry.Errorf(ferry.Invalid, "s3: invalid store URL %q: %v", rawURL, err)
 	}
 	if u.Scheme != "s3" {
-		return "", "", nil, storage.Errorf(storage.Invalid, "s3: invalid store URL %q: want s3://bucket/prefix", rawURL)
+		return "", "", nil, ferry.Errorf(ferry.Invalid, "s3: invalid store URL %q: want s3://bucket/prefix", rawURL)
 	}
 	if u.User != nil {
-		return "", "", nil, storage.Errorf(storage.Invalid, "s3: invalid store URL: credentials do not belong in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+		return "", "", nil, ferry.Errorf(ferry.Invalid, "s3: invalid store URL: credentials do not belong in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 	}
 	if u.Opaque != "" || u.Fragment != "" {
-		return "", "", nil, storage.Errorf(storage.Invalid, "s3: invalid store URL %q: want s3://bucket/prefix", rawURL)
+		return "", "", nil, ferry.Errorf(ferry.Invalid, "s3: invalid store URL %q: want s3://bucket/prefix", rawURL)
 	}
 	bucket = u.Host
 	if err := checkBucketName(bucket); err != nil {
-		return "", "", nil, storage.Errorf(storage.Invalid, "s3: invalid store URL %q: %v", rawURL, err)
+		return "", "", nil, ferry.Errorf(ferry.Invalid, "s3: invalid store URL %q: %v", rawURL, err)
 	}
 	prefix = strings.Trim(u.Path, "/")
 	if prefix != "" {
 		if err := storage.ValidateKey(prefix); err != nil {
-			return "", "", nil, storage.Errorf(storage.Invalid, "s3: invalid store URL %q: bad prefix: %v", rawURL, err)
+			return "", "", nil, ferry.Errorf(ferry.Invalid, "s3: invalid store URL %q: bad prefix: %v", rawURL, err)
 		}
 	}
 	q := u.Query()
@@ -123,7 +124,7 @@ func ParseURL(rawURL string) (bucket, prefix string, query url.Values, err error
 		switch k {
 		case "endpoint", "region":
 		default:
-			return "", "", nil, storage.Errorf(storage.Invalid, "s3: invalid store URL %q: unknown parameter %q (known: endpoint, region)", rawURL, k)
+			return "", "", nil, ferry.Errorf(ferry.Invalid, "s3: invalid store URL %q: unknown parameter %q (known: endpoint, region)", rawURL, k)
 		}
 	}
 	return bucket, prefix, q, nil
@@ -171,7 +172,7 @@ func New(rawURL string, o Options) (*Store, error) {
 		s.conc = DefaultConcurrency
 	}
 	if s.partSize < MinPartSize || s.partSize > 5<<30 {
-		return nil, storage.Errorf(storage.Invalid, "s3: part size %d must be between 5 MiB and 5 GiB", s.partSize)
+		return nil, ferry.Errorf(ferry.Invalid, "s3: part size %d must be between 5 MiB and 5 GiB", s.partSize)
 	}
 
 	endpoint, from := o.Endpoint, "the endpoint option"
@@ -188,7 +189,7 @@ func New(rawURL string, o Options) (*Store, error) {
 	}
 	eu, err := url.Parse(endpoint)
 	if err != nil || (eu.Scheme != "http" && eu.Scheme != "https") || eu.Host == "" || (eu.Path != "" && eu.Path != "/") {
-		return nil, storage.Errorf(storage.Invalid, "s3: endpoint %q (from %s) must be http(s)://host[:port] with no path", endpoint, from)
+		return nil, ferry.Errorf(ferry.Invalid, "s3: endpoint %q (from %s) must be http(s)://host[:port] with no path", endpoint, from)
 	}
 	s.endpoint = eu.Scheme + "://" + eu.Host
 	s.endpointFrom = from
@@ -254,7 +255,7 @@ func New(rawURL string, o Options) (*Store, error) {
 		MaxRetries:   retries,
 	})
 	if err != nil {
-		return nil, storage.Errorf(storage.Invalid, "s3: endpoint %s (from %s): %w", s.endpoint, from, err)
+		return nil, ferry.Errorf(ferry.Invalid, "s3: endpoint %s (from %s): %w", s.endpoint, from, err)
 	}
 	s.core = minio.Core{Client: s.client}
 	return s, nil
@@ -297,7 +298,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, o storage.PutO
 	if ct == "" {
 		ct = storage.DefaultContentType
 	}
-	cr := &countReader{ctx: ctx, r: r, progress: o.Progress}
+	cr := storage.NewPutReader(ctx, r, nil, o.Progress)
 	src := io.Reader(cr)
 	if o.Size >= 0 {
 		src = io.LimitReader(cr, o.Size)
@@ -318,7 +319,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, o storage.PutO
 	// its hash.
 	n, last, err := readPart(src, buf)
 	if err != nil {
-		return storage.ObjectInfo{}, s.readErr(key, err, cr.n, o.Size)
+		return storage.ObjectInfo{}, s.readErr(key, err, cr.N(), o.Size)
 	}
 	var extra []byte
 	if !last {
@@ -329,12 +330,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, o storage.PutO
 		case err == io.EOF:
 			last = true
 		default:
-			return storage.ObjectInfo{}, s.readErr(key, err, cr.n, o.Size)
+			return storage.ObjectInfo{}, s.readErr(key, err, cr.N(), o.Size)
 		}
 	}
 	if last {
 		if o.Size >= 0 && int64(n) < o.Size {
-			return storage.ObjectInfo{}, s.readErr(key, io.ErrUnexpectedEOF, cr.n, o.Size)
+			return storage.ObjectInfo{}, s.readErr(key, io.ErrUnexpectedEOF, cr.N(), o.Size)
 		}
 		h := sha256.Sum256(buf[:n])
 		sum := hex.EncodeToString(h[:])
@@ -349,7 +350,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, o storage.PutO
 				// Some servers (versitygw) report a body that does not
 				// match its SHA-256 as a bad signature; the credentials
 				// work for a request without a body.
-				return storage.ObjectInfo{}, storage.Errorf(storage.Unavailable, "s3: put %s: %s received content whose SHA-256 differs from what was sent (corrupted in transit); try again: %w", key, s.endpoint, err)
+				return storage.ObjectInfo{}, ferry.Errorf(ferry.Unavailable, "s3: put %s: %s received content whose SHA-256 differs from what was sent (corrupted in transit); try again: %w", key, s.endpoint, err)
 			}
 			return storage.ObjectInfo{}, s.mapErr(err, "put", key)
 		}
@@ -359,8 +360,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, o storage.PutO
 	// A larger one goes as a multipart upload, then its hash is recorded.
 	up, sum, err := s.putMultipart(ctx, key, buf, n, extra, src, o.Size, ct, md)
 	if err != nil {
-		if cr.err != nil {
-			return storage.ObjectInfo{}, s.readErr(key, cr.err, cr.n, o.Size)
+		if cr.Err() != nil {
+			return storage.ObjectInfo{}, s.readErr(key, cr.Err(), cr.N(), o.Size)
 		}
 		return storage.ObjectInfo{}, err
 	}
@@ -529,7 +530,7 @@ func (s *Store) uploadParts(ctx context.Context, key, id string, h hash.Hash, bu
 		if num > maxParts {
 			cancel()
 			wg.Wait()
-			return 0, nil, storage.Errorf(storage.Invalid, "s3: put %s: more than %d parts of %d MiB: give PutOptions.Size, or raise the part size", key, maxParts, len(buf)>>20)
+			return 0, nil, ferry.Errorf(ferry.Invalid, "s3: put %s: more than %d parts of %d MiB: give PutOptions.Size, or raise the part size", key, maxParts, len(buf)>>20)
 		}
 		part := b[:n]
 		h.Write(part) // in order, while earlier parts upload
@@ -574,9 +575,9 @@ func (s *Store) removeQuietly(ctx context.Context, key string) {
 // readErr reports a failure reading the caller's data.
 func (s *Store) readErr(key string, err error, n, size int64) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return storage.Errorf(storage.Invalid, "s3: put %s: the reader ended after %d of %d bytes (PutOptions.Size)", key, n, size)
+		return ferry.Errorf(ferry.Invalid, "s3: put %s: the reader ended after %d of %d bytes (PutOptions.Size)", key, n, size)
 	}
-	return storage.Errorf(storage.ErrorCode(err), "s3: put %s: read data: %w", key, err)
+	return ferry.Errorf(ferry.ErrorCode(err), "s3: put %s: read data: %w", key, err)
 }
 
 func withSHA(md map[string]string, sum string) map[string]string {
@@ -593,34 +594,6 @@ func modTime(t time.Time) time.Time {
 		return time.Now().UTC().Truncate(time.Second)
 	}
 	return t
-}
-
-// countReader counts and reports what it reads, remembers the first error
-// other than EOF, and stops when ctx ends.
-type countReader struct {
-	ctx      context.Context
-	r        io.Reader
-	n        int64
-	err      error
-	progress func(int64)
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		c.err = err
-		return 0, err
-	}
-	n, err := c.r.Read(p)
-	if n > 0 {
-		c.n += int64(n)
-		if c.progress != nil {
-			c.progress(c.n)
-		}
-	}
-	if err != nil && err != io.EOF && c.err == nil {
-		c.err = err
-	}
-	return n, err
 }
 
 // Get implements storage.ObjectStore.
@@ -663,7 +636,7 @@ func (s *Store) Get(ctx context.Context, key string, o storage.GetOptions) (io.R
 		var first, last, total int64
 		if _, err := fmt.Sscanf(cr, "bytes %d-%d/%d", &first, &last, &total); err != nil {
 			rc.Close()
-			return nil, storage.ObjectInfo{}, storage.Errorf(storage.Internal, "s3: get %s: bad Content-Range %q from %s", key, cr, s.endpoint)
+			return nil, storage.ObjectInfo{}, ferry.Errorf(ferry.Internal, "s3: get %s: bad Content-Range %q from %s", key, cr, s.endpoint)
 		}
 		info.Size, end = total, last+1
 	}
@@ -714,7 +687,7 @@ func (r *resumeReader) resume(cause error) error {
 		return fmt.Errorf("s3: get %s: %w", r.key, r.ctx.Err())
 	}
 	if r.retries == 0 {
-		return storage.Errorf(storage.Unavailable, "s3: get %s: connection to %s lost at byte %d of %d (resumed %d times): %w", r.key, r.s.endpoint, r.off, r.end, r.resumed, cause)
+		return ferry.Errorf(ferry.Unavailable, "s3: get %s: connection to %s lost at byte %d of %d (resumed %d times): %w", r.key, r.s.endpoint, r.off, r.end, r.resumed, cause)
 	}
 	r.retries--
 	r.resumed++
@@ -727,7 +700,7 @@ func (r *resumeReader) resume(cause error) error {
 	body, _, _, err := r.s.core.GetObject(r.ctx, r.s.bucket, r.s.full(r.key), o)
 	if err != nil {
 		if minio.ToErrorResponse(unwrapMinio(err)).Code == "PreconditionFailed" {
-			return storage.Errorf(storage.Unavailable, "s3: get %s: the object changed while it was read (connection lost at byte %d); get it again", r.key, r.off)
+			return ferry.Errorf(ferry.Unavailable, "s3: get %s: the object changed while it was read (connection lost at byte %d); get it again", r.key, r.off)
 		}
 		return r.s.mapErr(err, fmt.Sprintf("get (resuming at byte %d)", r.off), r.key)
 	}
@@ -856,7 +829,7 @@ func (s *Store) Copy(ctx context.Context, src, dst string) (storage.ObjectInfo, 
 	up, err := s.copy(ctx, src, dst, si.ETag, si.Size, si.ContentType, md)
 	if err != nil {
 		if minio.ToErrorResponse(unwrapMinio(err)).Code == "PreconditionFailed" {
-			return storage.ObjectInfo{}, storage.Errorf(storage.Unavailable, "s3: copy %s to %s: the source changed during the copy; try again", src, dst)
+			return storage.ObjectInfo{}, ferry.Errorf(ferry.Unavailable, "s3: copy %s to %s: the source changed during the copy; try again", src, dst)
 		}
 		return storage.ObjectInfo{}, s.mapErr(err, "copy "+src+" to", dst)
 	}
@@ -896,7 +869,7 @@ func (s *Store) PresignGet(ctx context.Context, key string, expiry time.Duration
 		return "", err
 	}
 	if expiry < time.Second || expiry > 7*24*time.Hour {
-		return "", storage.Errorf(storage.Invalid, "s3: presign %s: expiry %v must be between 1s and 7 days", key, expiry)
+		return "", ferry.Errorf(ferry.Invalid, "s3: presign %s: expiry %v must be between 1s and 7 days", key, expiry)
 	}
 	u, err := s.client.PresignedGetObject(ctx, s.bucket, s.full(key), expiry, nil)
 	if err != nil {
@@ -914,7 +887,7 @@ func unwrapMinio(err error) error {
 	return err
 }
 
-// mapErr turns a minio-go error into a storage.Error that names the problem
+// mapErr turns a minio-go error into a ferry.Error that names the problem
 // and the setting that fixes it.
 func (s *Store) mapErr(err error, op, key string) error {
 	what := op
@@ -928,35 +901,35 @@ func (s *Store) mapErr(err error, op, key string) error {
 	switch er.Code {
 	case "":
 		if isNetErr(err) {
-			return storage.Errorf(storage.Unavailable, "s3: %s: cannot reach %s (endpoint from %s; is the server running?): %w", what, s.endpoint, s.endpointFrom, err)
+			return ferry.Errorf(ferry.Unavailable, "s3: %s: cannot reach %s (endpoint from %s; is the server running?): %w", what, s.endpoint, s.endpointFrom, err)
 		}
-		return storage.Errorf(storage.Internal, "s3: %s: %w", what, err)
+		return ferry.Errorf(ferry.Internal, "s3: %s: %w", what, err)
 	case "NoSuchKey":
-		return storage.Errorf(storage.NotFound, "s3: %s: no such object in %s", what, s.URL())
+		return ferry.Errorf(ferry.NotFound, "s3: %s: no such object in %s", what, s.URL())
 	case "NoSuchBucket":
-		return storage.Errorf(storage.NotFound, "s3: %s: bucket %q does not exist at %s; create it or fix the store URL", what, s.bucket, s.endpoint)
+		return ferry.Errorf(ferry.NotFound, "s3: %s: bucket %q does not exist at %s; create it or fix the store URL", what, s.bucket, s.endpoint)
 	case "InvalidAccessKeyId", "XAdminUserNotFound":
-		return storage.Errorf(storage.Invalid, "s3: %s: %s rejects access key %q: check %s: %w", what, s.endpoint, s.accessKey, s.credsFrom, err)
+		return ferry.Errorf(ferry.Invalid, "s3: %s: %s rejects access key %q: check %s: %w", what, s.endpoint, s.accessKey, s.credsFrom, err)
 	case "SignatureDoesNotMatch":
-		return storage.Errorf(storage.Invalid, "s3: %s: %s rejects the signature: the secret key does not match access key %q; check %s: %w", what, s.endpoint, s.accessKey, s.credsFrom, err)
+		return ferry.Errorf(ferry.Invalid, "s3: %s: %s rejects the signature: the secret key does not match access key %q; check %s: %w", what, s.endpoint, s.accessKey, s.credsFrom, err)
 	case "AccessDenied":
-		return storage.Errorf(storage.Invalid, "s3: %s: access denied by %s for access key %q: check the credentials (%s) and their permissions on bucket %q: %w", what, s.endpoint, s.accessKey, s.credsFrom, s.bucket, err)
+		return ferry.Errorf(ferry.Invalid, "s3: %s: access denied by %s for access key %q: check the credentials (%s) and their permissions on bucket %q: %w", what, s.endpoint, s.accessKey, s.credsFrom, s.bucket, err)
 	case "AuthorizationHeaderMalformed", "InvalidRegion":
-		return storage.Errorf(storage.Invalid, "s3: %s: region %q is wrong for bucket %q: set AWS_REGION: %w", what, s.region, s.bucket, err)
+		return ferry.Errorf(ferry.Invalid, "s3: %s: region %q is wrong for bucket %q: set AWS_REGION: %w", what, s.region, s.bucket, err)
 	case "InvalidArgument", "InvalidRequest", "KeyTooLongError", "EntityTooLarge", "EntityTooSmall", "InvalidObjectName", "XMinioInvalidObjectName":
-		return storage.Errorf(storage.Invalid, "s3: %s: %w", what, err)
+		return ferry.Errorf(ferry.Invalid, "s3: %s: %w", what, err)
 	case "BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest":
-		return storage.Errorf(storage.Unavailable, "s3: %s: %s received content whose checksum differs from what was sent (corrupted in transit); try again: %w", what, s.endpoint, err)
+		return ferry.Errorf(ferry.Unavailable, "s3: %s: %s received content whose checksum differs from what was sent (corrupted in transit); try again: %w", what, s.endpoint, err)
 	case "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout":
-		return storage.Errorf(storage.Unavailable, "s3: %s: %s: %w", what, s.endpoint, err)
+		return ferry.Errorf(ferry.Unavailable, "s3: %s: %s: %w", what, s.endpoint, err)
 	}
 	if er.StatusCode == http.StatusForbidden {
-		return storage.Errorf(storage.Invalid, "s3: %s: %s refuses access key %q (%s): check the credentials (%s): %w", what, s.endpoint, s.accessKey, er.Code, s.credsFrom, err)
+		return ferry.Errorf(ferry.Invalid, "s3: %s: %s refuses access key %q (%s): check the credentials (%s): %w", what, s.endpoint, s.accessKey, er.Code, s.credsFrom, err)
 	}
 	if er.StatusCode >= 500 {
-		return storage.Errorf(storage.Unavailable, "s3: %s: %s: %w", what, s.endpoint, err)
+		return ferry.Errorf(ferry.Unavailable, "s3: %s: %s: %w", what, s.endpoint, err)
 	}
-	return storage.Errorf(storage.Internal, "s3: %s: %w", what, err)
+	return ferry.Errorf(ferry.Internal, "s3: %s: %w", what, err)
 }
 
 func isNetErr(err error) bool {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/s3"
@@ -92,11 +93,11 @@ func TestServerStopsMidUpload(t *testing.T) {
 				t.Fatal("Put succeeded with the server stopped midway")
 			}
 			t.Logf("Put error: %v", err)
-			if storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "cannot reach "+g.Endpoint) {
-				t.Errorf("Put error: %v (code %s), want Unavailable naming %s", err, storage.ErrorCode(err), g.Endpoint)
+			if ferry.ErrorCode(err) != ferry.Unavailable || !strings.Contains(err.Error(), "cannot reach "+g.Endpoint) {
+				t.Errorf("Put error: %v (code %s), want Unavailable naming %s", err, ferry.ErrorCode(err), g.Endpoint)
 			}
 			g.Restart(t)
-			if _, err := s.Stat(t.Context(), "models/big.bin"); !storage.IsNotFound(err) {
+			if _, err := s.Stat(t.Context(), "models/big.bin"); !ferry.IsNotFound(err) {
 				t.Errorf("Stat after the failed upload: %v, want NotFound", err)
 			}
 			page, err := s.List(t.Context(), storage.ListOptions{})
@@ -141,21 +142,21 @@ func TestErrorsNameTheFix(t *testing.T) {
 		name   string
 		url    string
 		getenv func(string) string
-		code   storage.Code
+		code   ferry.Code
 		want   []string
 	}{
 		{"unreachable", "s3://" + bucket, env("AWS_ENDPOINT_URL", "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID", g.AccessKey, "AWS_SECRET_ACCESS_KEY", g.SecretKey),
-			storage.Unavailable, []string{"cannot reach http://127.0.0.1:9", "AWS_ENDPOINT_URL"}},
+			ferry.Unavailable, []string{"cannot reach http://127.0.0.1:9", "AWS_ENDPOINT_URL"}},
 		{"unknown access key", "s3://" + bucket, env("AWS_ENDPOINT_URL", g.Endpoint, "AWS_ACCESS_KEY_ID", "nobody", "AWS_SECRET_ACCESS_KEY", g.SecretKey),
-			storage.Invalid, []string{`"nobody"`, "AWS_ACCESS_KEY_ID"}},
+			ferry.Invalid, []string{`"nobody"`, "AWS_ACCESS_KEY_ID"}},
 		{"wrong secret", "s3://" + bucket, env("AWS_ENDPOINT_URL", g.Endpoint, "AWS_ACCESS_KEY_ID", g.AccessKey, "AWS_SECRET_ACCESS_KEY", "wrong"),
-			storage.Invalid, []string{"AWS_SECRET_ACCESS_KEY"}},
+			ferry.Invalid, []string{"AWS_SECRET_ACCESS_KEY"}},
 		{"no credentials", "s3://" + bucket, env("AWS_ENDPOINT_URL", g.Endpoint, "AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-			storage.Invalid, []string{"AWS_ACCESS_KEY_ID"}},
+			ferry.Invalid, []string{"AWS_ACCESS_KEY_ID"}},
 		{"no such bucket", "s3://no-such-bucket", env("AWS_ENDPOINT_URL", g.Endpoint, "AWS_ACCESS_KEY_ID", g.AccessKey, "AWS_SECRET_ACCESS_KEY", g.SecretKey),
-			storage.NotFound, []string{`bucket "no-such-bucket" does not exist`}},
+			ferry.NotFound, []string{`bucket "no-such-bucket" does not exist`}},
 		{"endpoint from the URL", "s3://" + bucket + "?endpoint=http://127.0.0.1:9", env(),
-			storage.Unavailable, []string{"cannot reach http://127.0.0.1:9", "endpoint parameter"}},
+			ferry.Unavailable, []string{"cannot reach http://127.0.0.1:9", "endpoint parameter"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,8 +166,8 @@ func TestErrorsNameTheFix(t *testing.T) {
 			}
 			check := func(op string, err error) {
 				t.Helper()
-				if storage.ErrorCode(err) != tt.code {
-					t.Errorf("%s: %v has code %q, want %q", op, err, storage.ErrorCode(err), tt.code)
+				if ferry.ErrorCode(err) != tt.code {
+					t.Errorf("%s: %v has code %q, want %q", op, err, ferry.ErrorCode(err), tt.code)
 				}
 				for _, w := range tt.want {
 					if err == nil || !strings.Contains(err.Error(), w) {
@@ -219,8 +220,8 @@ func FuzzParseURL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		b, p, _, err := s3.ParseURL(raw)
 		if err != nil {
-			if storage.ErrorCode(err) != storage.Invalid {
-				t.Errorf("ParseURL(%q): %v has code %q, want Invalid", raw, err, storage.ErrorCode(err))
+			if ferry.ErrorCode(err) != ferry.Invalid {
+				t.Errorf("ParseURL(%q): %v has code %q, want Invalid", raw, err, ferry.ErrorCode(err))
 			}
 			return
 		}
@@ -289,10 +290,10 @@ func TestCorruptionInTransitRejected(t *testing.T) {
 	for _, size := range []int64{5000, 20 << 20} {
 		_, err := s.Put(t.Context(), "k", storetest.Stream(1, size), storage.PutOptions{Size: -1})
 		t.Logf("Put of %d bytes, corrupted in transit: %v", size, err)
-		if storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "corrupted in transit") {
+		if ferry.ErrorCode(err) != ferry.Unavailable || !strings.Contains(err.Error(), "corrupted in transit") {
 			t.Errorf("Put of %d bytes corrupted in transit: %v, want Unavailable saying so", size, err)
 		}
-		if _, err := s.Stat(t.Context(), "k"); !storage.IsNotFound(err) {
+		if _, err := s.Stat(t.Context(), "k"); !ferry.IsNotFound(err) {
 			t.Errorf("Stat after a corrupted Put: %v, want NotFound", err)
 		}
 	}
@@ -365,7 +366,7 @@ func TestGetResumesAfterLostConnection(t *testing.T) {
 			got, err := io.ReadAll(rc)
 			if tt.wantErr {
 				t.Logf("read error: %v", err)
-				if storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "connection to "+g.Endpoint+" lost") {
+				if ferry.ErrorCode(err) != ferry.Unavailable || !strings.Contains(err.Error(), "connection to "+g.Endpoint+" lost") {
 					t.Errorf("read with %d cuts: %v, want Unavailable saying the connection was lost", tt.cuts, err)
 				}
 				return
@@ -406,7 +407,7 @@ func TestGetResumeRefusesChangedObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = io.ReadAll(rc)
-	if storage.ErrorCode(err) != storage.Unavailable || !strings.Contains(err.Error(), "changed while it was read") {
+	if ferry.ErrorCode(err) != ferry.Unavailable || !strings.Contains(err.Error(), "changed while it was read") {
 		t.Errorf("read of an object replaced midway: %v, want Unavailable saying it changed", err)
 	}
 }

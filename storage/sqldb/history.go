@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -28,7 +29,7 @@ func (t *Tracker) MetricHistory(ctx context.Context, runIDs []string, keys []str
 	}
 	per := min(historyChunk, t.d.MaxParams-len(keys))
 	if per < 1 {
-		return nil, storage.Errorf(storage.Invalid, "metric history: %d keys is too many for one request", len(keys))
+		return nil, ferry.Errorf(ferry.Invalid, "metric history: %d keys is too many for one request", len(keys))
 	}
 	type part struct {
 		series map[seriesKey][]storage.MetricPoint
@@ -63,7 +64,7 @@ func (t *Tracker) MetricHistory(ctx context.Context, runIDs []string, keys []str
 		lo, hi := i*per, min((i+1)*per, len(ids))
 		for _, id := range ids[lo:hi] {
 			if !p.found[id] {
-				return nil, storage.Errorf(storage.NotFound, "metric history: run %s not found", id)
+				return nil, ferry.Errorf(ferry.NotFound, "metric history: run %s not found", id)
 			}
 		}
 		start := len(out)

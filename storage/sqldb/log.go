@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -55,7 +56,7 @@ func (t *Tracker) LogBatch(ctx context.Context, runID string, metrics []storage.
 			return err
 		}
 		if len(tg.Value) > maxTagValueLen {
-			return storage.Errorf(storage.Invalid, "tag %q of run %s: value is %d bytes; the limit is %d", tg.Key, runID, len(tg.Value), maxTagValueLen)
+			return ferry.Errorf(ferry.Invalid, "tag %q of run %s: value is %d bytes; the limit is %d", tg.Key, runID, len(tg.Value), maxTagValueLen)
 		}
 		tagMap[tg.Key] = tg.Value // the last value in the batch wins
 	}
@@ -85,11 +86,11 @@ func dedupParams(runID string, params []storage.Param) ([]storage.Param, error) 
 			return nil, err
 		}
 		if len(p.Value) > maxParamValueLen {
-			return nil, storage.Errorf(storage.Invalid, "param %q of run %s: value is %d bytes; the limit is %d", p.Key, runID, len(p.Value), maxParamValueLen)
+			return nil, ferry.Errorf(ferry.Invalid, "param %q of run %s: value is %d bytes; the limit is %d", p.Key, runID, len(p.Value), maxParamValueLen)
 		}
 		if old, ok := seen[p.Key]; ok {
 			if old != p.Value {
-				return nil, storage.Errorf(storage.Invalid, "param %q of run %s is given twice in the batch, as %q and %q: params are written once", p.Key, runID, old, p.Value)
+				return nil, ferry.Errorf(ferry.Invalid, "param %q of run %s is given twice in the batch, as %q and %q: params are written once", p.Key, runID, old, p.Value)
 			}
 			continue
 		}
@@ -174,7 +175,7 @@ ON CONFLICT (run_id, key) DO UPDATE SET value = params.value RETURNING key, valu
 				return fmt.Errorf("log params of run %s: %w", runID, err)
 			}
 			if conflict == nil && want[k] != v {
-				conflict = storage.Errorf(storage.Invalid, "param %q of run %s already has value %q; cannot change it to %q: params are written once (log a new param or start a new run)", k, runID, v, want[k])
+				conflict = ferry.Errorf(ferry.Invalid, "param %q of run %s already has value %q; cannot change it to %q: params are written once (log a new param or start a new run)", k, runID, v, want[k])
 			}
 		}
 		if err := rows.Err(); err != nil {

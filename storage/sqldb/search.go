@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -28,14 +29,14 @@ var datasetColumns = map[string]string{"name": "d.name", "digest": "d.digest", "
 // SearchRuns returns a page of runs of the experiments matching the filter.
 func (t *Tracker) SearchRuns(ctx context.Context, req storage.SearchRunsRequest) ([]storage.Run, string, error) {
 	if len(req.ExperimentIDs) == 0 {
-		return nil, "", storage.Errorf(storage.Invalid, "search runs: give at least one experiment id")
+		return nil, "", ferry.Errorf(ferry.Invalid, "search runs: give at least one experiment id")
 	}
 	limit := req.MaxResults
 	if limit == 0 {
 		limit = storage.DefaultMaxResults
 	}
 	if limit < 0 || limit > storage.MaxMaxResults {
-		return nil, "", storage.Errorf(storage.Invalid, "search runs: max results %d: use 1 to %d", limit, storage.MaxMaxResults)
+		return nil, "", ferry.Errorf(ferry.Invalid, "search runs: max results %d: use 1 to %d", limit, storage.MaxMaxResults)
 	}
 	offset, err := decodePageToken(req.PageToken)
 	if err != nil {
@@ -166,7 +167,7 @@ func (t *Tracker) clauseSQL(c storage.Clause) (string, []any, error) {
 		cond, args, err := t.compare(datasetColumns[c.Key], c)
 		return `EXISTS (SELECT 1 FROM run_inputs d WHERE d.run_id = r.run_id AND ` + cond + `)`, args, err
 	}
-	return "", nil, storage.Errorf(storage.Invalid, "filter: unknown entity %q", c.Entity)
+	return "", nil, ferry.Errorf(ferry.Invalid, "filter: unknown entity %q", c.Entity)
 }
 
 func (t *Tracker) compare(col string, c storage.Clause) (string, []any, error) {
@@ -187,7 +188,7 @@ func (t *Tracker) compare(col string, c storage.Clause) (string, []any, error) {
 		}
 		return col + " " + c.Op + " (" + placeholders(len(c.List)) + ")", args, nil
 	}
-	return "", nil, storage.Errorf(storage.Invalid, "filter: unknown comparator %q", c.Op)
+	return "", nil, ferry.Errorf(ferry.Invalid, "filter: unknown comparator %q", c.Op)
 }
 
 const pageTokenPrefix = "ferry-offset:"
@@ -208,5 +209,5 @@ func decodePageToken(tok string) (int, error) {
 			}
 		}
 	}
-	return 0, storage.Errorf(storage.Invalid, "search runs: invalid page token %q: pass the token a previous search returned", tok)
+	return 0, ferry.Errorf(ferry.Invalid, "search runs: invalid page token %q: pass the token a previous search returned", tok)
 }

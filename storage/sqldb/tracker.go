@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -146,13 +147,13 @@ const (
 
 func checkKey(kind, key string) error {
 	if key == "" {
-		return storage.Errorf(storage.Invalid, "%s key is empty", kind)
+		return ferry.Errorf(ferry.Invalid, "%s key is empty", kind)
 	}
 	if len(key) > maxKeyLen {
-		return storage.Errorf(storage.Invalid, "%s key %.40q... is %d bytes long; the limit is %d", kind, key, len(key), maxKeyLen)
+		return ferry.Errorf(ferry.Invalid, "%s key %.40q... is %d bytes long; the limit is %d", kind, key, len(key), maxKeyLen)
 	}
 	if !validName.MatchString(key) || strings.Contains(key, "..") || strings.HasPrefix(key, "/") {
-		return storage.Errorf(storage.Invalid, "%s key %q: use letters, digits, _ - . / : and spaces (no leading /, no ..)", kind, key)
+		return ferry.Errorf(ferry.Invalid, "%s key %q: use letters, digits, _ - . / : and spaces (no leading /, no ..)", kind, key)
 	}
 	return nil
 }
@@ -160,7 +161,7 @@ func checkKey(kind, key string) error {
 func parseExperimentID(id string) (int64, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n < 0 {
-		return 0, storage.Errorf(storage.NotFound, "experiment %q not found: experiment ids are non-negative integers", id)
+		return 0, ferry.Errorf(ferry.NotFound, "experiment %q not found: experiment ids are non-negative integers", id)
 	}
 	return n, nil
 }
@@ -172,14 +173,14 @@ func parseExperimentID(id string) (int64, error) {
 func (t *Tracker) CreateExperiment(ctx context.Context, name, artifactLocation string, tags map[string]string) (storage.Experiment, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return storage.Experiment{}, storage.Errorf(storage.Invalid, "create experiment: the name is empty")
+		return storage.Experiment{}, ferry.Errorf(ferry.Invalid, "create experiment: the name is empty")
 	}
 	for k, v := range tags {
 		if err := checkKey("experiment tag", k); err != nil {
 			return storage.Experiment{}, err
 		}
 		if len(v) > maxTagValueLen {
-			return storage.Experiment{}, storage.Errorf(storage.Invalid, "experiment tag %q: value is %d bytes; the limit is %d", k, len(v), maxTagValueLen)
+			return storage.Experiment{}, ferry.Errorf(ferry.Invalid, "experiment tag %q: value is %d bytes; the limit is %d", k, len(v), maxTagValueLen)
 		}
 	}
 	var id int64
@@ -193,9 +194,9 @@ VALUES (?, ?, 'active', ?, ?) ON CONFLICT (name) DO NOTHING RETURNING experiment
 				return fmt.Errorf("create experiment %q: %w", name, err)
 			}
 			if stage == string(storage.Deleted) {
-				return storage.Errorf(storage.AlreadyExists, "experiment %q already exists in deleted state: restore it or choose another name", name)
+				return ferry.Errorf(ferry.AlreadyExists, "experiment %q already exists in deleted state: restore it or choose another name", name)
 			}
-			return storage.Errorf(storage.AlreadyExists, "experiment %q already exists: choose another name", name)
+			return ferry.Errorf(ferry.AlreadyExists, "experiment %q already exists: choose another name", name)
 		}
 		if err != nil {
 			return fmt.Errorf("create experiment %q: %w", name, err)
@@ -267,7 +268,7 @@ func (t *Tracker) GetExperimentByName(ctx context.Context, name string) (storage
 func (t *Tracker) getExperiment(ctx context.Context, where string, arg any, what string) (storage.Experiment, error) {
 	e, id, err := t.scanExperiment(t.queryRow(ctx, t.db, `SELECT `+experimentCols+` FROM experiments WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return e, storage.Errorf(storage.NotFound, "%s not found", what)
+		return e, ferry.Errorf(ferry.NotFound, "%s not found", what)
 	}
 	if err != nil {
 		return e, fmt.Errorf("get %s: %w", what, err)
@@ -350,7 +351,7 @@ func (t *Tracker) SetExperimentTag(ctx context.Context, id string, tag storage.T
 		return err
 	}
 	if len(tag.Value) > maxTagValueLen {
-		return storage.Errorf(storage.Invalid, "experiment tag %q: value is %d bytes; the limit is %d", tag.Key, len(tag.Value), maxTagValueLen)
+		return ferry.Errorf(ferry.Invalid, "experiment tag %q: value is %d bytes; the limit is %d", tag.Key, len(tag.Value), maxTagValueLen)
 	}
 	return t.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := t.experimentStage(ctx, tx, n); err != nil {
@@ -364,7 +365,7 @@ func (t *Tracker) experimentStage(ctx context.Context, q querier, id int64) (sto
 	var stage string
 	err := t.queryRow(ctx, q, `SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?`, id).Scan(&stage)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", storage.Errorf(storage.NotFound, "experiment %d not found", id)
+		return "", ferry.Errorf(ferry.NotFound, "experiment %d not found", id)
 	}
 	if err != nil {
 		return "", fmt.Errorf("get experiment %d: %w", id, err)
@@ -388,7 +389,7 @@ func (t *Tracker) setExperimentStage(ctx context.Context, id string, stage stora
 		return err
 	}
 	if stage == storage.Deleted && id == storage.DefaultExperimentID {
-		return storage.Errorf(storage.Invalid, "the Default experiment (id 0) cannot be deleted")
+		return ferry.Errorf(ferry.Invalid, "the Default experiment (id 0) cannot be deleted")
 	}
 	return t.inTx(ctx, func(tx *sql.Tx) error {
 		cur, err := t.experimentStage(ctx, tx, n)
@@ -396,7 +397,7 @@ func (t *Tracker) setExperimentStage(ctx context.Context, id string, stage stora
 			return err
 		}
 		if cur == stage {
-			return storage.Errorf(storage.Invalid, "experiment %s is already %s", id, stage)
+			return ferry.Errorf(ferry.Invalid, "experiment %s is already %s", id, stage)
 		}
 		now := nowMs()
 		if _, err := t.exec(ctx, tx, `UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?`, string(stage), now, n); err != nil {
@@ -429,14 +430,14 @@ func (t *Tracker) CreateRun(ctx context.Context, spec storage.RunSpec) (storage.
 		status = storage.RunRunning
 	}
 	if !status.Valid() {
-		return storage.Run{}, storage.Errorf(storage.Invalid, "run status %q: use RUNNING, SCHEDULED, FINISHED, FAILED or KILLED", status)
+		return storage.Run{}, ferry.Errorf(ferry.Invalid, "run status %q: use RUNNING, SCHEDULED, FINISHED, FAILED or KILLED", status)
 	}
 	for k, v := range spec.Tags {
 		if err := checkKey("tag", k); err != nil {
 			return storage.Run{}, err
 		}
 		if len(v) > maxTagValueLen {
-			return storage.Run{}, storage.Errorf(storage.Invalid, "create run: tag %q: value is %d bytes; the limit is %d", k, len(v), maxTagValueLen)
+			return storage.Run{}, ferry.Errorf(ferry.Invalid, "create run: tag %q: value is %d bytes; the limit is %d", k, len(v), maxTagValueLen)
 		}
 	}
 	id := newRunID()
@@ -456,13 +457,13 @@ func (t *Tracker) CreateRun(ctx context.Context, spec storage.RunSpec) (storage.
 		)
 		err := t.queryRow(ctx, tx, `SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?`, expID).Scan(&stage, &loc)
 		if errors.Is(err, sql.ErrNoRows) {
-			return storage.Errorf(storage.NotFound, "create run: experiment %s not found", spec.ExperimentID)
+			return ferry.Errorf(ferry.NotFound, "create run: experiment %s not found", spec.ExperimentID)
 		}
 		if err != nil {
 			return fmt.Errorf("create run: %w", err)
 		}
 		if stage != string(storage.Active) {
-			return storage.Errorf(storage.Invalid, "create run: experiment %s is deleted: restore it first", spec.ExperimentID)
+			return ferry.Errorf(ferry.Invalid, "create run: experiment %s is deleted: restore it first", spec.ExperimentID)
 		}
 		if loc == "" {
 			loc = t.defaultLocation(expID)
@@ -471,13 +472,13 @@ func (t *Tracker) CreateRun(ctx context.Context, spec storage.RunSpec) (storage.
 			var parentExp int64
 			err := t.queryRow(ctx, tx, `SELECT experiment_id FROM runs WHERE run_id = ?`, spec.ParentRunID).Scan(&parentExp)
 			if errors.Is(err, sql.ErrNoRows) {
-				return storage.Errorf(storage.NotFound, "create run: parent run %s not found", spec.ParentRunID)
+				return ferry.Errorf(ferry.NotFound, "create run: parent run %s not found", spec.ParentRunID)
 			}
 			if err != nil {
 				return fmt.Errorf("create run: %w", err)
 			}
 			if parentExp != expID {
-				return storage.Errorf(storage.Invalid, "create run: parent run %s is in experiment %d, not %d", spec.ParentRunID, parentExp, expID)
+				return ferry.Errorf(ferry.Invalid, "create run: parent run %s is in experiment %d, not %d", spec.ParentRunID, parentExp, expID)
 			}
 		}
 		artifactURI := strings.TrimRight(loc, "/") + "/" + id + "/artifacts"
@@ -508,7 +509,7 @@ func (t *Tracker) GetRun(ctx context.Context, id string) (storage.Run, error) {
 		return storage.Run{}, err
 	}
 	if len(runs) == 0 {
-		return storage.Run{}, storage.Errorf(storage.NotFound, "run %s not found", id)
+		return storage.Run{}, ferry.Errorf(ferry.NotFound, "run %s not found", id)
 	}
 	return runs[0], nil
 }
@@ -517,7 +518,7 @@ func (t *Tracker) GetRun(ctx context.Context, id string) (storage.Run, error) {
 // also moves the run's pending metric points into blocks.
 func (t *Tracker) UpdateRun(ctx context.Context, id string, u storage.RunUpdate) (storage.Run, error) {
 	if u.Status != "" && !u.Status.Valid() {
-		return storage.Run{}, storage.Errorf(storage.Invalid, "update run %s: status %q: use RUNNING, SCHEDULED, FINISHED, FAILED or KILLED", id, u.Status)
+		return storage.Run{}, ferry.Errorf(ferry.Invalid, "update run %s: status %q: use RUNNING, SCHEDULED, FINISHED, FAILED or KILLED", id, u.Status)
 	}
 	err := t.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := t.runStage(ctx, tx, id); err != nil {
@@ -556,7 +557,7 @@ func (t *Tracker) runStage(ctx context.Context, q querier, id string) (storage.L
 	var stage string
 	err := t.queryRow(ctx, q, `SELECT lifecycle_stage FROM runs WHERE run_id = ?`, id).Scan(&stage)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", storage.Errorf(storage.NotFound, "run %s not found", id)
+		return "", ferry.Errorf(ferry.NotFound, "run %s not found", id)
 	}
 	if err != nil {
 		return "", fmt.Errorf("get run %s: %w", id, err)
@@ -594,7 +595,7 @@ func (t *Tracker) setRunStage(ctx context.Context, id string, stage storage.Life
 func (t *Tracker) LogInputs(ctx context.Context, runID string, inputs []storage.DatasetInput) error {
 	for _, in := range inputs {
 		if in.Name == "" || in.Digest == "" {
-			return storage.Errorf(storage.Invalid, "log inputs of run %s: a dataset needs a name and a digest (got name %q, digest %q)", runID, in.Name, in.Digest)
+			return ferry.Errorf(ferry.Invalid, "log inputs of run %s: a dataset needs a name and a digest (got name %q, digest %q)", runID, in.Name, in.Digest)
 		}
 	}
 	return t.inTx(ctx, func(tx *sql.Tx) error {
@@ -619,7 +620,7 @@ func (t *Tracker) checkWritable(ctx context.Context, q querier, runID string) er
 		return err
 	}
 	if stage != storage.Active {
-		return storage.Errorf(storage.Invalid, "run %s is deleted: restore it before logging to it", runID)
+		return ferry.Errorf(ferry.Invalid, "run %s is deleted: restore it before logging to it", runID)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -109,9 +110,9 @@ func get(t *testing.T, s storage.ObjectStore, key string, o storage.GetOptions) 
 	return b, info
 }
 
-func wantCode(t *testing.T, what string, err error, want storage.Code) {
+func wantCode(t *testing.T, what string, err error, want ferry.Code) {
 	t.Helper()
-	if got := storage.ErrorCode(err); got != want {
+	if got := ferry.ErrorCode(err); got != want {
 		t.Errorf("%s: error %v has code %q, want %q", what, err, got, want)
 	}
 }
@@ -231,15 +232,15 @@ func mustStat(t *testing.T, s storage.ObjectStore, key string) storage.ObjectInf
 func testInvalidKeys(t *testing.T, s storage.ObjectStore) {
 	for _, key := range []string{"", "/abs", "dir/", "a//b", "a/../b", "..", ".", "./a", "a\\b", "a\x00b", "a\nb", "\xff", strings.Repeat("k", 1025)} {
 		_, err := s.Put(t.Context(), key, strings.NewReader("x"), storage.PutOptions{Size: 1})
-		wantCode(t, fmt.Sprintf("Put(%q)", key), err, storage.Invalid)
+		wantCode(t, fmt.Sprintf("Put(%q)", key), err, ferry.Invalid)
 		_, _, err = s.Get(t.Context(), key, storage.GetOptions{})
-		wantCode(t, fmt.Sprintf("Get(%q)", key), err, storage.Invalid)
+		wantCode(t, fmt.Sprintf("Get(%q)", key), err, ferry.Invalid)
 		_, err = s.Stat(t.Context(), key)
-		wantCode(t, fmt.Sprintf("Stat(%q)", key), err, storage.Invalid)
+		wantCode(t, fmt.Sprintf("Stat(%q)", key), err, ferry.Invalid)
 		err = s.Delete(t.Context(), key)
-		wantCode(t, fmt.Sprintf("Delete(%q)", key), err, storage.Invalid)
+		wantCode(t, fmt.Sprintf("Delete(%q)", key), err, ferry.Invalid)
 		_, err = s.Copy(t.Context(), "src", key)
-		wantCode(t, fmt.Sprintf("Copy(src, %q)", key), err, storage.Invalid)
+		wantCode(t, fmt.Sprintf("Copy(src, %q)", key), err, ferry.Invalid)
 	}
 	// Unusual but valid keys.
 	for _, key := range []string{"a b/c+d=e&f?g#h", "ünïcödé/ключ", "x.y/..z/...", "a%2Fb"} {
@@ -263,9 +264,9 @@ func testInvalidMetadata(t *testing.T, s storage.ObjectStore) {
 		{"k": strings.Repeat("v", 3000)},
 	} {
 		_, err := s.Put(t.Context(), "k", strings.NewReader("x"), storage.PutOptions{Size: 1, Metadata: md})
-		wantCode(t, fmt.Sprintf("Put with metadata %q", md), err, storage.Invalid)
+		wantCode(t, fmt.Sprintf("Put with metadata %q", md), err, ferry.Invalid)
 	}
-	if _, err := s.Stat(t.Context(), "k"); !storage.IsNotFound(err) {
+	if _, err := s.Stat(t.Context(), "k"); !ferry.IsNotFound(err) {
 		t.Errorf("Stat after rejected puts: %v, want NotFound", err)
 	}
 }
@@ -274,16 +275,16 @@ func testNotFound(t *testing.T, s storage.ObjectStore) {
 	put(t, s, "dir/present", []byte("x"))
 	for _, key := range []string{"missing", "dir/missing", "dir", "dir/present/below"} {
 		_, _, err := s.Get(t.Context(), key, storage.GetOptions{})
-		wantCode(t, fmt.Sprintf("Get(%q)", key), err, storage.NotFound)
+		wantCode(t, fmt.Sprintf("Get(%q)", key), err, ferry.NotFound)
 		_, err = s.Stat(t.Context(), key)
-		wantCode(t, fmt.Sprintf("Stat(%q)", key), err, storage.NotFound)
+		wantCode(t, fmt.Sprintf("Stat(%q)", key), err, ferry.NotFound)
 		if err := s.Delete(t.Context(), key); err != nil {
 			t.Errorf("Delete(%q) of a missing key: %v, want nil", key, err)
 		}
 		_, err = s.Copy(t.Context(), key, "copy")
-		wantCode(t, fmt.Sprintf("Copy(%q)", key), err, storage.NotFound)
+		wantCode(t, fmt.Sprintf("Copy(%q)", key), err, ferry.NotFound)
 	}
-	if err := storage.Verify(t.Context(), s, "missing"); !storage.IsNotFound(err) {
+	if err := storage.Verify(t.Context(), s, "missing"); !ferry.IsNotFound(err) {
 		t.Errorf("Verify(missing) = %v, want NotFound", err)
 	}
 }
@@ -317,7 +318,7 @@ func testRanges(t *testing.T, s storage.ObjectStore) {
 	}
 	for _, o := range []storage.GetOptions{{Offset: 1001}, {Offset: 5000, Length: 1}, {Offset: -1}, {Length: -1}} {
 		_, _, err := s.Get(t.Context(), "r", o)
-		wantCode(t, fmt.Sprintf("Get(%+v)", o), err, storage.Invalid)
+		wantCode(t, fmt.Sprintf("Get(%+v)", o), err, ferry.Invalid)
 	}
 }
 
@@ -424,7 +425,7 @@ func testDelete(t *testing.T, s storage.ObjectStore) {
 		if err := s.Delete(t.Context(), key); err != nil {
 			t.Fatalf("Delete(%q): %v", key, err)
 		}
-		if _, err := s.Stat(t.Context(), key); !storage.IsNotFound(err) {
+		if _, err := s.Stat(t.Context(), key); !ferry.IsNotFound(err) {
 			t.Errorf("Stat(%q) after Delete: %v, want NotFound", key, err)
 		}
 	}
@@ -479,7 +480,7 @@ func testShortReader(t *testing.T, s storage.ObjectStore) {
 		key := fmt.Sprintf("short-%d", n)
 		put(t, s, key, old)
 		_, err := s.Put(t.Context(), key, struct{ io.Reader }{bytes.NewReader(Data(1, n/2))}, storage.PutOptions{Size: int64(n)})
-		wantCode(t, fmt.Sprintf("Put of %d bytes from a reader of %d", n, n/2), err, storage.Invalid)
+		wantCode(t, fmt.Sprintf("Put of %d bytes from a reader of %d", n, n/2), err, ferry.Invalid)
 		if got, _ := get(t, s, key, storage.GetOptions{}); !bytes.Equal(got, old) {
 			t.Errorf("after a failed Put: %d bytes, want the old object", len(got))
 		}
@@ -524,7 +525,7 @@ func testFailingReader(t *testing.T, s storage.ObjectStore) {
 			if err == nil {
 				t.Fatal("Put of a failing reader succeeded")
 			}
-			if _, err := s.Stat(t.Context(), key+"-new"); !storage.IsNotFound(err) {
+			if _, err := s.Stat(t.Context(), key+"-new"); !ferry.IsNotFound(err) {
 				t.Errorf("Stat after a failed Put of a new key: %v, want NotFound", err)
 			}
 		}
@@ -543,7 +544,7 @@ func testCanceled(t *testing.T, s storage.ObjectStore) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Put with a context canceled midway: %v, want context.Canceled", err)
 	}
-	if _, err := s.Stat(t.Context(), "canceled"); !storage.IsNotFound(err) {
+	if _, err := s.Stat(t.Context(), "canceled"); !ferry.IsNotFound(err) {
 		t.Errorf("Stat after a canceled Put: %v, want NotFound", err)
 	}
 }
@@ -602,7 +603,7 @@ func testPresign(t *testing.T, s storage.ObjectStore) {
 	data := Data(5, 4096)
 	put(t, s, "shared/p.bin", data)
 	u, err := s.PresignGet(t.Context(), "shared/p.bin", time.Hour)
-	if storage.ErrorCode(err) == storage.NotSupported {
+	if ferry.ErrorCode(err) == ferry.NotSupported {
 		t.Skipf("%s: %v", s.URL(), err)
 	}
 	if err != nil {
@@ -626,7 +627,7 @@ func testPresign(t *testing.T, s storage.ObjectStore) {
 	}
 	for _, d := range []time.Duration{0, -time.Second, 8 * 24 * time.Hour} {
 		_, err := s.PresignGet(t.Context(), "shared/p.bin", d)
-		wantCode(t, fmt.Sprintf("PresignGet(expiry %v)", d), err, storage.Invalid)
+		wantCode(t, fmt.Sprintf("PresignGet(expiry %v)", d), err, ferry.Invalid)
 	}
 }
 

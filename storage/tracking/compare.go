@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryml/ferry"
+	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/storage"
-	"github.com/ferryml/ferry/widgets/display"
 )
 
 // RunsTable shows runs one per row: name, id, status, start, duration,
@@ -108,7 +109,7 @@ const chartPoints = 20000
 // the chart.
 func (s *Session) Compare(ctx context.Context, runs []storage.Run) (*Comparison, error) {
 	if len(runs) == 0 {
-		return nil, storage.Errorf(storage.Invalid, "no runs to compare: name run ids or names, or use --filter/--experiment")
+		return nil, ferry.Errorf(ferry.Invalid, "no runs to compare: name run ids or names, or use --filter/--experiment")
 	}
 	ids := make([]string, len(runs))
 	for i, r := range runs {
@@ -246,7 +247,7 @@ func (s *Session) FindRuns(ctx context.Context, expID string, refs []string) ([]
 			out = append(out, r)
 			continue
 		}
-		if !storage.IsNotFound(err) && storage.ErrorCode(err) != storage.Invalid {
+		if !ferry.IsNotFound(err) && ferry.ErrorCode(err) != ferry.Invalid {
 			return nil, err
 		}
 		runs, _, err := s.Tracker.SearchRuns(ctx, storage.SearchRunsRequest{ExperimentIDs: []string{expID},
@@ -255,7 +256,7 @@ func (s *Session) FindRuns(ctx context.Context, expID string, refs []string) ([]
 			return nil, err
 		}
 		if len(runs) == 0 {
-			return nil, storage.Errorf(storage.NotFound, "no run %q: not a run id, nor a run name in experiment %s (%%runs lists the runs)", ref, expID)
+			return nil, ferry.Errorf(ferry.NotFound, "no run %q: not a run id, nor a run name in experiment %s (%%runs lists the runs)", ref, expID)
 		}
 		out = append(out, runs[0])
 	}

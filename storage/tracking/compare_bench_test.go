@@ -6,8 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/ferryml/ferry/storage/httpapi"
 	"github.com/ferryml/ferry/storage/tracking"
+	"github.com/ferryml/ferry/storage/trackingapi"
 )
 
 // BenchmarkRunsCompare is `%runs compare --experiment compare` over 1,000
@@ -21,11 +21,11 @@ func BenchmarkRunsCompare(b *testing.B) {
 		b.Run(backend, func(b *testing.B) {
 			tr := open(b, benchURL(b, backend))
 			loadCompare(b, tr)
-			srv := httptest.NewServer(http.StripPrefix("/api/ferry/v1", httpapi.NewHandler(tr, tracking.OpenStore, nil)))
+			srv := httptest.NewServer(http.StripPrefix("/api/ferry/v1", trackingapi.NewHandler(tr, tracking.OpenStore, nil)))
 			b.Cleanup(srv.Close)
 			sessions := map[string]*tracking.Session{
 				"local": tracking.NewSession(tr, "local"),
-				"api":   tracking.NewSession(httpapi.NewClient(srv.URL+"/api/ferry/v1/", "", srv.Client()), srv.URL),
+				"api":   tracking.NewSession(trackingapi.NewClient(srv.URL+"/api/ferry/v1/", "", srv.Client()), srv.URL),
 			}
 			for _, via := range []string{"local", "api"} {
 				s := sessions[via]

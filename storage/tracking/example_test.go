@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 )
@@ -73,7 +74,7 @@ func Example() {
 	}
 
 	err = tr.LogParam(ctx, ids[0], storage.Param{Key: "lr", Value: "0.5"})
-	fmt.Println(storage.ErrorCode(err))
+	fmt.Println(ferry.ErrorCode(err))
 	// Output:
 	// lr=0.01 lr=0.01 accuracy=0.92
 	// lr=0.1 lr=0.1 accuracy=0.90

@@ -12,38 +12,28 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryml/ferry"
+	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/storage"
-	"github.com/ferryml/ferry/storage/httpapi"
 	"github.com/ferryml/ferry/storage/open"
+	"github.com/ferryml/ferry/storage/trackingapi"
 )
 
 // Environment variables that choose the tracking store of a process (a
-// kernel, the CLI). notebookd sets FERRY_API_URL and FERRY_TOKEN for the
-// kernels it starts; without them a process opens the embedded store of its
-// data directory.
+// kernel, the CLI), as controlplane names them (the cells' names for them).
+// `ferry lab` sets FERRY_API_URL and FERRY_TOKEN for the kernels it starts;
+// without them a process opens the embedded store of its data directory.
 const (
-	EnvAPIURL      = "FERRY_API_URL"      // the control plane, e.g. http://127.0.0.1:8888/api/ferry/v1/
-	EnvToken       = "FERRY_TOKEN"        // its token
-	EnvTrackingURL = "FERRY_TRACKING_URL" // a tracking store URL (sqlite:///..., postgres://...)
-	EnvDataDir     = "FERRY_DATA_DIR"     // Ferry's data directory
-	EnvNotebook    = "JPY_SESSION_NAME"   // the notebook path of a kernel (set by Jupyter servers)
+	EnvAPIURL      = controlplane.EnvAPIURL      // the control plane, e.g. http://127.0.0.1:8888/api/ferry/v1/
+	EnvToken       = controlplane.EnvToken       // its token
+	EnvTrackingURL = controlplane.EnvTrackingURL // a tracking store URL (sqlite:///..., postgres://...)
+	EnvDataDir     = controlplane.EnvDataDir     // Ferry's data directory
+	EnvNotebook    = controlplane.EnvNotebook    // the notebook path of a kernel (set by Jupyter servers)
 )
 
 // DataDir returns Ferry's data directory: $FERRY_DATA_DIR, else
-// $XDG_DATA_HOME/ferry, else ~/.local/share/ferry.
-func DataDir() string {
-	if d := os.Getenv(EnvDataDir); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "ferry")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "ferry")
-	}
-	return filepath.Join(home, ".local", "share", "ferry")
-}
+// $XDG_DATA_HOME/ferry, else ~/.local/share/ferry (controlplane.DataDir).
+func DataDir() string { return controlplane.DataDir() }
 
 // Session is a connection to a tracking store with a current experiment:
 // what notebook cells, magics and the CLI use. Its methods are safe for
@@ -52,7 +42,7 @@ type Session struct {
 	Tracker storage.Tracker
 	// Remote is set when Tracker is a control-plane client; artifacts then
 	// go through the API.
-	Remote *httpapi.Client
+	Remote *trackingapi.Client
 	// Where says which store this is, for messages.
 	Where string
 
@@ -63,7 +53,7 @@ type Session struct {
 // NewSession returns a Session over tr with the Default experiment current.
 func NewSession(tr storage.Tracker, where string) *Session {
 	s := &Session{Tracker: tr, Where: where}
-	if c, ok := tr.(*httpapi.Client); ok {
+	if c, ok := tr.(*trackingapi.Client); ok {
 		s.Remote = c
 	}
 	return s
@@ -73,8 +63,8 @@ func NewSession(tr storage.Tracker, where string) *Session {
 // plane at $FERRY_API_URL (with $FERRY_TOKEN), else $FERRY_TRACKING_URL,
 // else the embedded SQLite store of DataDir().
 func Connect(ctx context.Context) (*Session, error) {
-	if u := os.Getenv(EnvAPIURL); u != "" {
-		return NewSession(httpapi.NewClient(u, os.Getenv(EnvToken), nil), u), nil
+	if ep, ok := controlplane.FromEnv(); ok {
+		return NewSession(trackingapi.NewClient(ep.URL, ep.Token, nil), ep.URL), nil
 	}
 	u := os.Getenv(EnvTrackingURL)
 	if u == "" {
@@ -91,46 +81,25 @@ func Connect(ctx context.Context) (*Session, error) {
 	return NewSession(tr, u), nil
 }
 
-var (
-	defaultMu      sync.Mutex
-	defaultSession *Session
-)
+var defaultSession = controlplane.NewDefault(Connect)
 
 // Default returns the session of this process, connecting on first use
 // (see Connect).
-func Default() (*Session, error) {
-	defaultMu.Lock()
-	defer defaultMu.Unlock()
-	if defaultSession != nil {
-		return defaultSession, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defaultSession = s
-	return s, nil
-}
+func Default() (*Session, error) { return defaultSession.Get() }
 
 // SetDefault makes s the session Default returns.
-func SetDefault(s *Session) {
-	defaultMu.Lock()
-	defaultSession = s
-	defaultMu.Unlock()
-}
+func SetDefault(s *Session) { defaultSession.Set(s) }
 
 // SetExperiment makes the experiment called name current, creating it
 // when it does not exist yet.
 func (s *Session) SetExperiment(ctx context.Context, name string) (storage.Experiment, error) {
 	if strings.TrimSpace(name) == "" {
-		return storage.Experiment{}, storage.Errorf(storage.Invalid, "experiment name is empty: give one, as in %%experiment my-model")
+		return storage.Experiment{}, ferry.Errorf(ferry.Invalid, "experiment name is empty: give one, as in %%experiment my-model")
 	}
 	e, err := s.Tracker.GetExperimentByName(ctx, name)
-	if storage.IsNotFound(err) {
+	if ferry.IsNotFound(err) {
 		e, err = s.Tracker.CreateExperiment(ctx, name, "", nil)
-		if storage.ErrorCode(err) == storage.AlreadyExists { // created meanwhile
+		if ferry.ErrorCode(err) == ferry.AlreadyExists { // created meanwhile
 			e, err = s.Tracker.GetExperimentByName(ctx, name)
 		}
 	}
@@ -138,7 +107,7 @@ func (s *Session) SetExperiment(ctx context.Context, name string) (storage.Exper
 		return storage.Experiment{}, err
 	}
 	if e.LifecycleStage == storage.Deleted {
-		return storage.Experiment{}, storage.Errorf(storage.Invalid, "experiment %q is deleted: restore it (ferry runs restore-experiment) or choose another name", name)
+		return storage.Experiment{}, ferry.Errorf(ferry.Invalid, "experiment %q is deleted: restore it (ferry runs restore-experiment) or choose another name", name)
 	}
 	s.mu.Lock()
 	s.experiment = e
@@ -249,7 +218,7 @@ func (r *Run) LogArtifact(path string) error {
 	defer cancel()
 	fi, err := os.Stat(path)
 	if err != nil {
-		return storage.Errorf(storage.NotFound, "log artifact: %w", err)
+		return ferry.Errorf(ferry.NotFound, "log artifact: %w", err)
 	}
 	base := filepath.Base(filepath.Clean(path))
 	if !fi.IsDir() {
@@ -317,7 +286,7 @@ func (s *Session) Artifacts(ctx context.Context, run storage.Run) ([]storage.Obj
 	for {
 		page, err := st.List(ctx, o)
 		if err != nil {
-			if storage.IsNotFound(err) {
+			if ferry.IsNotFound(err) {
 				return out, nil
 			}
 			return nil, err

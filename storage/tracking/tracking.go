@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/postgres"
 	"github.com/ferryml/ferry/storage/sqldb"
@@ -33,13 +34,13 @@ func DefaultURL(dataDir string) string {
 func Open(ctx context.Context, rawURL string, opts Options) (storage.Tracker, error) {
 	scheme, rest, ok := strings.Cut(rawURL, ":")
 	if !ok {
-		return nil, storage.Errorf(storage.Invalid, "tracking URL %q: use sqlite:///path/to/ferry.db or postgres://user@host:port/db", rawURL)
+		return nil, ferry.Errorf(ferry.Invalid, "tracking URL %q: use sqlite:///path/to/ferry.db or postgres://user@host:port/db", rawURL)
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
 		path := strings.TrimPrefix(rest, "//")
 		if path == "" {
-			return nil, storage.Errorf(storage.Invalid, "tracking URL %q: no file path: use sqlite:///abs/path/ferry.db", rawURL)
+			return nil, ferry.Errorf(ferry.Invalid, "tracking URL %q: no file path: use sqlite:///abs/path/ferry.db", rawURL)
 		}
 		if p, err := url.PathUnescape(path); err == nil {
 			path = p
@@ -55,7 +56,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (storage.Tracker, er
 		return sqlite.Open(ctx, path, opts)
 	case "postgres", "postgresql":
 		if opts.ArtifactRoot == "" {
-			return nil, storage.Errorf(storage.Invalid, "tracking on PostgreSQL needs an artifact root (e.g. s3://bucket/ferry) shared by every client")
+			return nil, ferry.Errorf(ferry.Invalid, "tracking on PostgreSQL needs an artifact root (e.g. s3://bucket/ferry) shared by every client")
 		}
 		return postgres.Open(ctx, rawURL, opts)
 	}
@@ -63,5 +64,5 @@ func Open(ctx context.Context, rawURL string, opts Options) (storage.Tracker, er
 	if u, err := url.Parse(rawURL); err == nil {
 		shown = u.Redacted()
 	}
-	return nil, storage.Errorf(storage.Invalid, "tracking URL %q: unknown scheme %q: use sqlite:///path/to/ferry.db or postgres://user@host:port/db", shown, scheme)
+	return nil, ferry.Errorf(ferry.Invalid, "tracking URL %q: unknown scheme %q: use sqlite:///path/to/ferry.db or postgres://user@host:port/db", shown, scheme)
 }

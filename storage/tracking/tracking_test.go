@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/sqldb"
@@ -54,21 +55,21 @@ func TestOpenURL(t *testing.T) {
 		url      string
 		file     string // the SQLite file it must create
 		root     string // the default artifact root
-		wantCode storage.Code
+		wantCode ferry.Code
 	}{
 		{url: "sqlite://" + filepath.Join(dir, "abs", "ferry.db"), file: filepath.Join(dir, "abs", "ferry.db"), root: "file://" + filepath.Join(dir, "abs", "artifacts") + "/0"},
 		{url: "sqlite://rel/ferry.db", file: filepath.Join(dir, "rel", "ferry.db"), root: "file://" + filepath.Join(dir, "rel", "artifacts") + "/0"},
 		{url: "sqlite:plain.db", file: filepath.Join(dir, "plain.db")},
 		{url: tracking.DefaultURL("data"), file: filepath.Join(dir, "data", "ferry.db")},
-		{url: "sqlite://", wantCode: storage.Invalid},
-		{url: "mysql://u@h/db", wantCode: storage.Invalid},
-		{url: "ferry.db", wantCode: storage.Invalid},
+		{url: "sqlite://", wantCode: ferry.Invalid},
+		{url: "mysql://u@h/db", wantCode: ferry.Invalid},
+		{url: "ferry.db", wantCode: ferry.Invalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.url, func(t *testing.T) {
 			tr, err := tracking.Open(t.Context(), tc.url, tracking.Options{})
 			if tc.wantCode != "" {
-				if storage.ErrorCode(err) != tc.wantCode {
+				if ferry.ErrorCode(err) != tc.wantCode {
 					t.Fatalf("error %v, want %s", err, tc.wantCode)
 				}
 				return
@@ -92,7 +93,7 @@ func TestOpenURL(t *testing.T) {
 		})
 	}
 	_, err := tracking.Open(t.Context(), "postgres://u:secret@127.0.0.1:1/db", tracking.Options{})
-	if storage.ErrorCode(err) != storage.Invalid || !strings.Contains(err.Error(), "artifact root") || strings.Contains(err.Error(), "secret") {
+	if ferry.ErrorCode(err) != ferry.Invalid || !strings.Contains(err.Error(), "artifact root") || strings.Contains(err.Error(), "secret") {
 		t.Errorf("postgres without an artifact root: %v, want an Invalid error asking for one (and no password)", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -59,12 +60,12 @@ func Run(t *testing.T, open Open) {
 
 // wantCode fails t unless err has code and its message contains every
 // one of parts.
-func wantCode(t *testing.T, err error, code storage.Code, parts ...string) {
+func wantCode(t *testing.T, err error, code ferry.Code, parts ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got no error, want %s error containing %q", code, parts)
 	}
-	if got := storage.ErrorCode(err); got != code {
+	if got := ferry.ErrorCode(err); got != code {
 		t.Fatalf("got error code %q (%v), want %q", got, err, code)
 	}
 	for _, p := range parts {
@@ -109,7 +110,7 @@ func testDefaultExperiment(t *testing.T, tr storage.Tracker) {
 	if !strings.HasSuffix(e.ArtifactLocation, "/0") {
 		t.Errorf("default artifact location %q: want <root>/0", e.ArtifactLocation)
 	}
-	wantCode(t, tr.DeleteExperiment(t.Context(), "0"), storage.Invalid, "Default")
+	wantCode(t, tr.DeleteExperiment(t.Context(), "0"), ferry.Invalid, "Default")
 }
 
 func testExperiments(t *testing.T, tr storage.Tracker) {
@@ -161,9 +162,9 @@ func testExperiments(t *testing.T, tr storage.Tracker) {
 		t.Errorf("all experiments %v, want %v", got, want)
 	}
 	_, err := tr.CreateExperiment(ctx, "alpha", "", nil)
-	wantCode(t, err, storage.AlreadyExists, "alpha", "deleted")
+	wantCode(t, err, ferry.AlreadyExists, "alpha", "deleted")
 	_, err = tr.CreateRun(ctx, storage.RunSpec{ExperimentID: a.ID})
-	wantCode(t, err, storage.Invalid, a.ID, "deleted")
+	wantCode(t, err, ferry.Invalid, a.ID, "deleted")
 
 	ok(t, tr.RestoreExperiment(ctx, a.ID))
 	got = must[storage.Experiment](t)(tr.GetExperiment(ctx, a.ID))
@@ -176,16 +177,16 @@ func testExperimentErrors(t *testing.T, tr storage.Tracker) {
 	ctx := t.Context()
 	newExperiment(t, tr, "dup")
 	_, err := tr.CreateExperiment(ctx, "dup", "", nil)
-	wantCode(t, err, storage.AlreadyExists, `"dup"`)
+	wantCode(t, err, ferry.AlreadyExists, `"dup"`)
 	_, err = tr.CreateExperiment(ctx, "  ", "", nil)
-	wantCode(t, err, storage.Invalid, "name")
+	wantCode(t, err, ferry.Invalid, "name")
 	_, err = tr.GetExperiment(ctx, "12345")
-	wantCode(t, err, storage.NotFound, "12345")
+	wantCode(t, err, ferry.NotFound, "12345")
 	_, err = tr.GetExperiment(ctx, "not-a-number")
-	wantCode(t, err, storage.NotFound, "not-a-number")
+	wantCode(t, err, ferry.NotFound, "not-a-number")
 	_, err = tr.GetExperimentByName(ctx, "nope")
-	wantCode(t, err, storage.NotFound, "nope")
-	wantCode(t, tr.DeleteExperiment(ctx, "999"), storage.NotFound, "999")
+	wantCode(t, err, ferry.NotFound, "nope")
+	wantCode(t, tr.DeleteExperiment(ctx, "999"), ferry.NotFound, "999")
 }
 
 func testRuns(t *testing.T, tr storage.Tracker) {
@@ -231,22 +232,22 @@ func testRuns(t *testing.T, tr storage.Tracker) {
 func testRunErrors(t *testing.T, tr storage.Tracker) {
 	ctx := t.Context()
 	_, err := tr.CreateRun(ctx, storage.RunSpec{ExperimentID: "4242"})
-	wantCode(t, err, storage.NotFound, "experiment 4242")
+	wantCode(t, err, ferry.NotFound, "experiment 4242")
 	_, err = tr.CreateRun(ctx, storage.RunSpec{ExperimentID: "0", ParentRunID: "feedface"})
-	wantCode(t, err, storage.NotFound, "parent run feedface")
+	wantCode(t, err, ferry.NotFound, "parent run feedface")
 	_, err = tr.CreateRun(ctx, storage.RunSpec{ExperimentID: "0", Status: "DONE"})
-	wantCode(t, err, storage.Invalid, "DONE")
+	wantCode(t, err, ferry.Invalid, "DONE")
 	_, err = tr.GetRun(ctx, "0123456789abcdef0123456789abcdef")
-	wantCode(t, err, storage.NotFound, "0123456789abcdef0123456789abcdef")
-	wantCode(t, tr.LogMetric(ctx, "nope", storage.Metric{Key: "m", Value: 1}), storage.NotFound, "run nope")
+	wantCode(t, err, ferry.NotFound, "0123456789abcdef0123456789abcdef")
+	wantCode(t, tr.LogMetric(ctx, "nope", storage.Metric{Key: "m", Value: 1}), ferry.NotFound, "run nope")
 	r := newRun(t, tr, storage.RunSpec{ExperimentID: "0"})
 	_, err = tr.UpdateRun(ctx, r.ID, storage.RunUpdate{Status: "PAUSED"})
-	wantCode(t, err, storage.Invalid, "PAUSED")
-	wantCode(t, tr.LogMetric(ctx, r.ID, storage.Metric{Key: "", Value: 1}), storage.Invalid, "metric key is empty")
-	wantCode(t, tr.LogParam(ctx, r.ID, storage.Param{Key: "bad\nkey", Value: "1"}), storage.Invalid, `"bad\nkey"`)
-	wantCode(t, tr.SetTag(ctx, r.ID, storage.Tag{Key: "../x", Value: "1"}), storage.Invalid, "../x")
-	wantCode(t, tr.LogParam(ctx, r.ID, storage.Param{Key: "big", Value: strings.Repeat("x", 8001)}), storage.Invalid, `"big"`, "8001", "limit")
-	wantCode(t, tr.LogMetric(ctx, r.ID, storage.Metric{Key: strings.Repeat("k", 251), Value: 1}), storage.Invalid, "251", "limit")
+	wantCode(t, err, ferry.Invalid, "PAUSED")
+	wantCode(t, tr.LogMetric(ctx, r.ID, storage.Metric{Key: "", Value: 1}), ferry.Invalid, "metric key is empty")
+	wantCode(t, tr.LogParam(ctx, r.ID, storage.Param{Key: "bad\nkey", Value: "1"}), ferry.Invalid, `"bad\nkey"`)
+	wantCode(t, tr.SetTag(ctx, r.ID, storage.Tag{Key: "../x", Value: "1"}), ferry.Invalid, "../x")
+	wantCode(t, tr.LogParam(ctx, r.ID, storage.Param{Key: "big", Value: strings.Repeat("x", 8001)}), ferry.Invalid, `"big"`, "8001", "limit")
+	wantCode(t, tr.LogMetric(ctx, r.ID, storage.Metric{Key: strings.Repeat("k", 251), Value: 1}), ferry.Invalid, "251", "limit")
 }
 
 func testParamsWriteOnce(t *testing.T, tr storage.Tracker) {
@@ -255,9 +256,9 @@ func testParamsWriteOnce(t *testing.T, tr storage.Tracker) {
 	ok(t, tr.LogParam(ctx, r.ID, storage.Param{Key: "lr", Value: "0.01"}))
 	ok(t, tr.LogParam(ctx, r.ID, storage.Param{Key: "lr", Value: "0.01"})) // same value again: fine
 	err := tr.LogParam(ctx, r.ID, storage.Param{Key: "lr", Value: "0.02"})
-	wantCode(t, err, storage.Invalid, `"lr"`, `"0.01"`, `"0.02"`)
+	wantCode(t, err, ferry.Invalid, `"lr"`, `"0.01"`, `"0.02"`)
 	err = tr.LogBatch(ctx, r.ID, nil, []storage.Param{{Key: "a", Value: "1"}, {Key: "a", Value: "2"}}, nil)
-	wantCode(t, err, storage.Invalid, `"a"`, `"1"`, `"2"`)
+	wantCode(t, err, ferry.Invalid, `"a"`, `"1"`, `"2"`)
 	ok(t, tr.LogBatch(ctx, r.ID, nil, []storage.Param{{Key: "a", Value: "1"}, {Key: "a", Value: "1"}, {Key: "b", Value: strings.Repeat("x", 5000)}}, nil))
 	got := must[storage.Run](t)(tr.GetRun(ctx, r.ID))
 	want := map[string]string{"lr": "0.01", "a": "1", "b": strings.Repeat("x", 5000)}
@@ -421,7 +422,7 @@ func testMetricHistoryManyRuns(t *testing.T, tr storage.Tracker) {
 		t.Errorf("subset: %d series", len(some))
 	}
 	_, err := tr.MetricHistory(ctx, []string{ids[0], "unknownrun"}, nil)
-	wantCode(t, err, storage.NotFound, "unknownrun")
+	wantCode(t, err, ferry.NotFound, "unknownrun")
 }
 
 // testHistoryWhileLogging reads a history while points are logged and
@@ -515,7 +516,7 @@ func testBatchAllOrNothing(t *testing.T, tr storage.Tracker) {
 		ms = append(ms, storage.Metric{Key: "m", Value: float64(i), Timestamp: 1, Step: int64(i)})
 	}
 	err := tr.LogBatch(ctx, r.ID, ms, []storage.Param{{Key: "q", Value: "1"}, {Key: "p", Value: "new"}}, []storage.Tag{{Key: "t", Value: "x"}})
-	wantCode(t, err, storage.Invalid, `"p"`, `"old"`, `"new"`)
+	wantCode(t, err, ferry.Invalid, `"p"`, `"old"`, `"new"`)
 	got := must[storage.Run](t)(tr.GetRun(ctx, r.ID))
 	if len(got.Metrics) != 0 || len(got.Tags) != 0 || !reflect.DeepEqual(got.Params, map[string]string{"p": "old"}) {
 		t.Errorf("after a failed batch: metrics %v tags %v params %v, want nothing new", got.Metrics, got.Tags, got.Params)
@@ -539,7 +540,7 @@ func testInputs(t *testing.T, tr storage.Tracker) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("inputs:\n got %+v\nwant %+v", got, want)
 	}
-	wantCode(t, tr.LogInputs(ctx, r.ID, []storage.DatasetInput{{Name: "x"}}), storage.Invalid, "digest")
+	wantCode(t, tr.LogInputs(ctx, r.ID, []storage.DatasetInput{{Name: "x"}}), ferry.Invalid, "digest")
 }
 
 // searchFixture makes four runs in a new experiment and returns them by name.
@@ -702,7 +703,7 @@ func testSearchErrors(t *testing.T, tr storage.Tracker) {
 	}
 	for _, tc := range tests {
 		_, _, err := tr.SearchRuns(ctx, tc.req)
-		wantCode(t, err, storage.Invalid, tc.parts...)
+		wantCode(t, err, ferry.Invalid, tc.parts...)
 	}
 }
 
@@ -712,7 +713,7 @@ func testDeletedRuns(t *testing.T, tr storage.Tracker) {
 	a := newRun(t, tr, storage.RunSpec{ExperimentID: e.ID, Name: "a"})
 	b := newRun(t, tr, storage.RunSpec{ExperimentID: e.ID, Name: "b"})
 	ok(t, tr.DeleteRun(ctx, a.ID))
-	wantCode(t, tr.LogMetric(ctx, a.ID, storage.Metric{Key: "m", Value: 1}), storage.Invalid, a.ID, "deleted")
+	wantCode(t, tr.LogMetric(ctx, a.ID, storage.Metric{Key: "m", Value: 1}), ferry.Invalid, a.ID, "deleted")
 	names := func(view storage.ViewType) []string {
 		got, _, err := tr.SearchRuns(ctx, storage.SearchRunsRequest{ExperimentIDs: []string{e.ID}, ViewType: view, OrderBy: []string{"run_name"}})
 		ok(t, err)

@@ -46,7 +46,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/wire"
 )
 
 func main() {
@@ -109,9 +109,9 @@ type recvd struct {
 
 // header returns a new request header of the client's session.
 func (c *client) header(msgType string) (id string, h []byte) {
-	id = kernel.NewID()
-	h, _ = json.Marshal(kernel.Header{MsgID: id, Session: c.session, Username: "zmqrtt", Date: kernel.Now(),
-		MsgType: msgType, Version: kernel.ProtocolVersion})
+	id = wire.NewID()
+	h, _ = json.Marshal(wire.Header{MsgID: id, Session: c.session, Username: "zmqrtt", Date: wire.Now(),
+		MsgType: msgType, Version: wire.ProtocolVersion})
 	return id, h
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/wire"
 )
 
 // v1Protocol is Jupyter Server 2's binary kernel websocket protocol.
@@ -26,7 +26,7 @@ func dialWS(ctx context.Context, rawURL, token string) (*client, map[string]any,
 	if err != nil {
 		return nil, nil, fmt.Errorf("websocket URL %q: %w", rawURL, err)
 	}
-	c := &client{session: kernel.NewID(), in: make(chan recvd, 64), gone: make(chan struct{})}
+	c := &client{session: wire.NewID(), in: make(chan recvd, 64), gone: make(chan struct{})}
 	q := u.Query()
 	q.Set("session_id", c.session)
 	u.RawQuery = q.Encode()

@@ -20,7 +20,7 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 
-	"github.com/ferryml/ferry/kernel"
+	"github.com/ferryml/ferry/wire"
 )
 
 // kernelSpec is the part of kernel.json zmqrtt uses.
@@ -70,7 +70,7 @@ func launch(ctx context.Context, specPath, dir string) (*client, map[string]any,
 		return nil, nil, fmt.Errorf("kernelspec %s has no argv (%v)", specPath, err)
 	}
 	z := &zclient{}
-	c := &client{session: kernel.NewID(), in: make(chan recvd, 64), gone: make(chan struct{}), close: z.shutdown}
+	c := &client{session: wire.NewID(), in: make(chan recvd, 64), gone: make(chan struct{}), close: z.shutdown}
 	z.c = c
 	if dir == "" {
 		d, err := os.MkdirTemp("", "zmqrtt-")
@@ -85,10 +85,10 @@ func launch(ctx context.Context, specPath, dir string) (*client, map[string]any,
 	}
 	key := make([]byte, 16)
 	_, _ = rand.Read(key)
-	conn := kernel.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: ports[0], IOPubPort: ports[1],
+	conn := wire.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", ShellPort: ports[0], IOPubPort: ports[1],
 		StdinPort: ports[2], ControlPort: ports[3], HBPort: ports[4], Key: hex.EncodeToString(key),
 		SignatureScheme: "hmac-sha256"}
-	if z.sign, err = kernel.NewSigner(conn.SignatureScheme, []byte(conn.Key)); err != nil {
+	if z.sign, err = wire.NewSigner(conn.SignatureScheme, []byte(conn.Key)); err != nil {
 		return c, nil, err
 	}
 	z.connFile = filepath.Join(dir, "kernel-"+c.session+".json")
@@ -122,7 +122,7 @@ func launch(ctx context.Context, specPath, dir string) (*client, map[string]any,
 	z.cmd = cmd
 	go func() { _ = cmd.Wait(); close(c.gone) }()
 
-	id := zmq4.SocketIdentity(kernel.NewID())
+	id := zmq4.SocketIdentity(wire.NewID())
 	z.iopub = zmq4.NewSub(ctx, sockOpts()...)
 	z.shell = zmq4.NewDealer(ctx, append(sockOpts(), zmq4.WithID(id))...)
 	z.control = zmq4.NewDealer(ctx, append(sockOpts(), zmq4.WithID(id))...)
@@ -177,7 +177,7 @@ func launch(ctx context.Context, specPath, dir string) (*client, map[string]any,
 // zclient is the ZeroMQ side of a client.
 type zclient struct {
 	c                     *client
-	sign                  *kernel.Signer
+	sign                  *wire.Signer
 	shell, control, iopub zmq4.Socket
 	cmd                   *exec.Cmd
 	connFile, owned       string

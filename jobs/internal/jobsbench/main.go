@@ -22,9 +22,9 @@ import (
 
 	"log/slog"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/jobs/local"
-	"github.com/ferryml/ferry/storage"
 	"github.com/ferryml/ferry/storage/tracking"
 )
 
@@ -117,7 +117,7 @@ func measure(ctx context.Context, b *local.Backend, name string, spec jobs.Spec,
 			}
 		}
 		stop()
-		if err := b.Delete(ctx, spec.Name); err != nil && !storage.IsNotFound(err) {
+		if err := b.Delete(ctx, spec.Name); err != nil && !ferry.IsNotFound(err) {
 			log.Fatal(err)
 		}
 	}
