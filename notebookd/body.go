@@ -146,9 +146,10 @@ func nestedDeeper(v any, n int) bool {
 	return false
 }
 
-// withoutPath is err without the OS path of an *fs.PathError or
-// *os.LinkError, for error messages that clients see.
-func withoutPath(err error) error {
+// WithoutPath is err without the OS path of an *fs.PathError or
+// *os.LinkError, for error messages that clients see (an API answer never
+// shows where the notebook root is).
+func WithoutPath(err error) error {
 	var pe *fs.PathError
 	var le *os.LinkError
 	switch {

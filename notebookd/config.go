@@ -25,7 +25,7 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, section st
 	data := map[string]any{}
 	if err := readFileJSON(file, &data); err != nil {
 		// The message names the section, not the server's directories.
-		return Errorf(http.StatusInternalServerError, "reading config section %s: %v; fix or remove %s.json in the config directory of the server's data directory", section, withoutPath(err), section)
+		return Errorf(http.StatusInternalServerError, "reading config section %s: %v; fix or remove %s.json in the config directory of the server's data directory", section, WithoutPath(err), section)
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
@@ -53,7 +53,7 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, section st
 			return Errorf(http.StatusRequestEntityTooLarge, "config section %s would be %d bytes, over the limit of %s; remove settings with null values (PATCH) or replace the section (PUT)", section, len(b), byteSize(maxConfigFile))
 		}
 		if err := writeFileAtomic(file, b); err != nil {
-			return Errorf(http.StatusInternalServerError, "writing config section %s: %v", section, withoutPath(err))
+			return Errorf(http.StatusInternalServerError, "writing config section %s: %v", section, WithoutPath(err))
 		}
 		writeJSON(w, http.StatusOK, data)
 	default:

@@ -284,22 +284,8 @@ func osError(op, api string, err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	default:
-		return notebookd.Errorf(http.StatusInternalServerError, "Unexpected error while %s %s: %v", op, api, withoutPath(err))
+		return notebookd.Errorf(http.StatusInternalServerError, "Unexpected error while %s %s: %v", op, api, notebookd.WithoutPath(err))
 	}
-}
-
-// withoutPath is err without the OS paths that *fs.PathError,
-// *os.LinkError and *os.SyscallError carry.
-func withoutPath(err error) error {
-	var pe *fs.PathError
-	var le *os.LinkError
-	switch {
-	case errors.As(err, &pe):
-		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
-	case errors.As(err, &le):
-		return fmt.Errorf("%s: %w", le.Op, le.Err)
-	}
-	return err
 }
 
 // tmpPattern matches the names of createTemp's temporary files.
