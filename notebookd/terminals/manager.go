@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"regexp"
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/ferryml/ferry/notebookd"
 )
@@ -59,6 +61,7 @@ var _ notebookd.Terminals = (*Manager)(nil)
 
 // New returns a Manager, or an error when no shell can be found.
 func New(opts Options) (*Manager, error) {
+	catchIgnoredHangup()
 	m := &Manager{shell: opts.Shell, history: opts.HistoryBytes, log: opts.Logger, terms: map[string]*term{}}
 	if m.log == nil {
 		m.log = slog.Default()
@@ -254,4 +257,25 @@ func (m *Manager) shellEnv() []string {
 	m.envMu.Lock()
 	defer m.envMu.Unlock()
 	return m.env
+}
+
+var hangupOnce sync.Once
+
+// catchIgnoredHangup makes a server started with SIGHUP ignored (under
+// nohup) catch and drop it instead: the server still ignores hangups, but
+// its shells start with SIGHUP at its default, as on a fresh login, so that
+// what they run dies with them when the server dies and the pty hangs up.
+// (An ignored signal stays ignored across exec; a caught one does not.)
+func catchIgnoredHangup() {
+	hangupOnce.Do(func() {
+		if !signal.Ignored(syscall.SIGHUP) {
+			return
+		}
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP)
+		go func() {
+			for range c {
+			}
+		}()
+	})
 }
