@@ -74,6 +74,9 @@ $(STATICCHECK):
 
 go-test:
 	$(GO) test -race ./...
+	# The layering test reads the imports through a go list subprocess,
+	# which the test cache does not see: never take its result from the cache.
+	$(GO) test -count=1 -run='^TestDeps' .
 	# Tests that -race skips (interpreted goroutines outliving their Eval: a
 	# data race inside yaegi), run without the race detector.
 	$(GO) test -count=1 ./kernel/goeval
