@@ -91,9 +91,10 @@ type Config struct {
 	// when 0; no cap when negative).
 	MaxBodyBytes int64
 
-	// Control is Ferry's control-plane API (tracking, later jobs and
-	// models), served under <base>api/ferry/v1/ with the prefix stripped,
-	// behind the same authentication as the rest of the API. nil: 404.
+	// Control is Ferry's control-plane API (cmd/ferry passes the
+	// controlplane registry of every domain's service), served under
+	// <base>api/ferry/v1/ with the prefix stripped, behind the same
+	// authentication as the rest of the API. nil: 404.
 	Control http.Handler
 	// OnListen, if set, is called with the server's address and the
 	// control-plane URL and token once it listens and before it serves
