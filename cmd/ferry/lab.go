@@ -165,19 +165,11 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 	if o.maxBodySize < 0 {
 		return notebookd.Config{}, errors.New("lab: --max-body-size must not be negative (0 turns the limit off)")
 	}
-	maxBody := o.maxBodySize
-	if maxBody == 0 {
-		maxBody = -1 // no limit
-	}
 	if o.maxConnsPerClient < 0 {
 		return notebookd.Config{}, errors.New("lab: --max-connections-per-client must not be negative (0 turns the cap off)")
 	}
 	if o.jobsMaxReplicas < 1 {
 		return notebookd.Config{}, errors.New("lab: --jobs-max-replicas must be at least 1")
-	}
-	maxConns := o.maxConnsPerClient
-	if maxConns == 0 {
-		maxConns = -1 // no cap
 	}
 	return notebookd.Config{
 		IP:                o.ip,
@@ -187,8 +179,8 @@ func (o *labOptions) config(log *slog.Logger, out io.Writer) (notebookd.Config, 
 		PasswordHash:      o.passwordHash,
 		AllowOrigin:       o.allowOrigin,
 		AllowRemoteAccess: o.allowRemote,
-		MaxConnsPerClient: maxConns,
-		MaxBodyBytes:      maxBody,
+		MaxConnsPerClient: noLimitIfZero(o.maxConnsPerClient),
+		MaxBodyBytes:      noLimitIfZero(o.maxBodySize),
 		LabAssetsDir:      o.labAssets,
 		DataDir:           o.dataDir,
 		Version:           version,
@@ -309,19 +301,22 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 // kernelLimits are the websocket and IOPub limits of the flags, which say
 // 0 for no limit where the options say a negative value.
 func (o *labOptions) kernelLimits() kernels.Limits {
-	off := func(v float64) float64 {
-		if v == 0 {
-			return -1
-		}
-		return v
-	}
 	return kernels.Limits{
-		IOPubDataRate:   off(o.iopubDataRate),
-		IOPubMsgRate:    off(o.iopubMsgRate),
+		IOPubDataRate:   noLimitIfZero(o.iopubDataRate),
+		IOPubMsgRate:    noLimitIfZero(o.iopubMsgRate),
 		RateWindow:      time.Duration(o.rateWindow * float64(time.Second)),
-		MaxMessageBytes: int64(off(float64(o.wsMaxMessage))),
-		QueueBytes:      int(off(float64(o.wsQueue))),
+		MaxMessageBytes: noLimitIfZero(o.wsMaxMessage),
+		QueueBytes:      int(noLimitIfZero(o.wsQueue)),
 	}
+}
+
+// noLimitIfZero maps a flag's 0 ("no limit") to the configs' negative
+// value for it (their 0 means the default).
+func noLimitIfZero[T int | int64 | float64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // openBrowser opens the server's URL with xdg-open (or open on macOS) once
