@@ -121,15 +121,16 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// nestedDeeper reports whether v nests objects and arrays more than n deep.
-func nestedDeeper(v any, n int) bool {
+// NestedDeeper reports whether the decoded JSON value v nests objects and
+// arrays more than n deep.
+func NestedDeeper(v any, n int) bool {
 	switch v := v.(type) {
 	case map[string]any:
 		if n == 0 {
 			return true
 		}
 		for _, x := range v {
-			if nestedDeeper(x, n-1) {
+			if NestedDeeper(x, n-1) {
 				return true
 			}
 		}
@@ -138,7 +139,7 @@ func nestedDeeper(v any, n int) bool {
 			return true
 		}
 		for _, x := range v {
-			if nestedDeeper(x, n-1) {
+			if NestedDeeper(x, n-1) {
 				return true
 			}
 		}

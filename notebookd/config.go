@@ -35,14 +35,14 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, section st
 		if _, err := decodeLimited(w, r, &patch, maxSmallBody, "config sections hold small settings"); err != nil {
 			return err
 		}
-		if nestedDeeper(patch, maxConfigDepth) {
+		if NestedDeeper(patch, maxConfigDepth) {
 			return Errorf(http.StatusBadRequest, "config section %s: nested deeper than %d levels, the limit; flatten it", section, maxConfigDepth)
 		}
 		if r.Method == http.MethodPut {
 			data = map[string]any{}
 		}
 		deepMerge(data, patch)
-		if nestedDeeper(data, maxConfigDepth) {
+		if NestedDeeper(data, maxConfigDepth) {
 			return Errorf(http.StatusBadRequest, "config section %s: nested deeper than %d levels, the limit; flatten it", section, maxConfigDepth)
 		}
 		b, err := json.MarshalIndent(data, "", "  ")

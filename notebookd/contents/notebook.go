@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ferryml/ferry/notebookd"
 )
 
 // validateNotebook checks that nb is an nbformat 4 notebook, to the extent
@@ -209,19 +211,19 @@ const maxNotebookDepth = 100
 func checkDepth(nb map[string]any) error {
 	for _, k := range slices.Sorted(maps.Keys(nb)) {
 		v := nb[k]
-		if !tooDeep(v, maxNotebookDepth-1) {
+		if !notebookd.NestedDeeper(v, maxNotebookDepth-1) {
 			continue
 		}
 		at := k
 		if cells, ok := v.([]any); ok && k == "cells" {
 			for i, c := range cells {
-				if !tooDeep(c, maxNotebookDepth-2) {
+				if !notebookd.NestedDeeper(c, maxNotebookDepth-2) {
 					continue
 				}
 				at = fmt.Sprintf("cells[%d]", i)
 				if cell, ok := c.(map[string]any); ok {
 					for _, ck := range slices.Sorted(maps.Keys(cell)) {
-						if tooDeep(cell[ck], maxNotebookDepth-3) {
+						if notebookd.NestedDeeper(cell[ck], maxNotebookDepth-3) {
 							at += "." + ck
 							break
 						}
@@ -233,31 +235,6 @@ func checkDepth(nb map[string]any) error {
 		return fmt.Errorf("%s: nested deeper than %d levels, the limit for a notebook's JSON; flatten it", at, maxNotebookDepth)
 	}
 	return nil
-}
-
-// tooDeep reports whether v nests arrays and objects more than n deep.
-func tooDeep(v any, n int) bool {
-	switch v := v.(type) {
-	case map[string]any:
-		if n == 0 {
-			return true
-		}
-		for _, x := range v {
-			if tooDeep(x, n-1) {
-				return true
-			}
-		}
-	case []any:
-		if n == 0 {
-			return true
-		}
-		for _, x := range v {
-			if tooDeep(x, n-1) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // writeNotebook writes nb to w as nbformat does: keys sorted, one-space
