@@ -89,6 +89,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 				Stderr:     s.Stderr,
 				Stdin:      s.Stdin,
 				Symbols:    []interp.Exports{symbols.Symbols},
+				Compile:    true,
 				PreImports: map[string]string{"display": "github.com/ferryml/ferry/display", "fmt": "fmt", "data": "github.com/ferryml/ferry/storage/data", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
 			})
 			if err != nil {

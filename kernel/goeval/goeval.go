@@ -36,6 +36,9 @@ type Options struct {
 	// e.g. {"display": "github.com/ferryml/ferry/display"}. An
 	// import that fails is skipped with a logged warning.
 	PreImports map[string]string
+	// Compile builds declaration cells with the Go toolchain when one of
+	// the kernel's Go version is on PATH (see compile.go).
+	Compile bool
 }
 
 // Evaluator evaluates notebook cells in one yaegi interpreter. Its methods
@@ -61,6 +64,9 @@ type Evaluator struct {
 	decls        map[string]*declInfo     // cell-declared names (and "T.M" methods)
 	seq          int                      // counter for generated names
 	glob         map[string]reflect.Value // cache of interp.Globals()
+	sess         *session                 // the session as the type checker sees it
+	native       map[string]*nativeDecls  // names declared by compiled chunks
+	imp          *pkgImporter             // packages for the type checker
 	// line is the encoded cell line (see encodeLine) of the top-level
 	// statement running, set by _ferryrt.Line, so that a run-time panic,
 	// for which yaegi gives no position, names its line.
@@ -184,6 +190,8 @@ func New(opts Options) (*Evaluator, error) {
 		types:        map[string]string{},
 		varTypes:     map[string]string{},
 		decls:        map[string]*declInfo{},
+		sess:         newSession(),
+		native:       map[string]*nativeDecls{},
 	}
 	e.interp = interp.New(interp.Options{
 		Stdout:       opts.Stdout,
@@ -213,6 +221,7 @@ func New(opts Options) (*Evaluator, error) {
 			e.pkgKeys[path.Dir(k)] = k
 		}
 	}
+	e.imp = newPkgImporter(token.NewFileSet(), e.packageSymbols)
 	// yaegi leaves os.Stdout and os.Stderr the process's own unless
 	// YAEGI_SPECIAL_STDIO is set in the environment: route them to the
 	// cell's streams, as fmt.Print* and log already are.
@@ -301,7 +310,7 @@ func (e *Evaluator) Eval(ctx context.Context, code string) (*kernel.Bundle, erro
 	var last *prepared
 	var lastVal reflect.Value
 	for _, ch := range chunks {
-		p, err := e.prepare(id, code, ch)
+		p, err := e.prepare(ctx, id, code, ch)
 		if err != nil {
 			return nil, err
 		}
@@ -464,6 +473,7 @@ func (e *Evaluator) commit(p *prepared, code string) {
 	if p.file == nil {
 		return
 	}
+	e.record(p, code)
 	if !p.decl {
 		for _, st := range p.stmts {
 			e.declaredTypes(st, e.varTypes)

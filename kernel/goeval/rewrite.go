@@ -1,6 +1,7 @@
 package goeval
 
 import (
+	"context"
 	"fmt"
 	"go/ast"
 	"go/constant"
@@ -27,6 +28,10 @@ type prepared struct {
 	// renderer is set when the trailing expression is of a notebook type
 	// with a MIMEBundle method, given to _ferryrt.Show when it runs.
 	renderer bool
+	// check is the chunk's type check (nil: not done).
+	check *checked
+	// native is set when the chunk was compiled (text imports its plugin).
+	native bool
 }
 
 const (
@@ -47,20 +52,44 @@ func (p *prepared) cellOff(pos token.Pos) int {
 
 // prepare parses chunk ch of cell (source code, id cellID) and rewrites it.
 // It returns an *kernel.ExecError for problems found statically.
-func (e *Evaluator) prepare(cellID int, code string, ch chunk) (*prepared, error) {
+func (e *Evaluator) prepare(ctx context.Context, cellID int, code string, ch chunk) (*prepared, error) {
 	p := &prepared{chunk: ch, fset: token.NewFileSet()}
 	body := code[ch.start:ch.end]
-	var err error
+	// The chunk is parsed after a header importing the session's packages,
+	// for the type check; p.file holds the chunk's own declarations.
+	var skip map[string]bool
 	if ch.decl {
-		p.file, err = parser.ParseFile(p.fset, "", declPrefix+body, parser.ParseComments)
-		p.base = ch.start - len(declPrefix)
-	} else {
-		p.file, err = parser.ParseFile(p.fset, "", stmtPrefix+body+"\n}", parser.ParseComments)
-		p.base = ch.start - len(stmtPrefix)
-		if err == nil && len(p.file.Decls) == 1 {
+		skip = e.chunkImports(body)
+	}
+	prefix := declPrefix + e.importHeader(skip, nil)
+	nHeader := 0
+	if strings.HasPrefix(prefix, declPrefix+"import") {
+		nHeader = 1
+	}
+	if !ch.decl {
+		prefix += stmtPrefix[len(declPrefix):]
+	}
+	full, err := parser.ParseFile(p.fset, "", prefix+body+map[bool]string{true: "", false: "\n}"}[ch.decl], parser.ParseComments)
+	p.base = ch.start - len(prefix)
+	if err == nil && len(full.Decls) >= nHeader {
+		p.file = &ast.File{Package: full.Package, Name: full.Name, Decls: full.Decls[nHeader:], Comments: full.Comments}
+		if !ch.decl && len(p.file.Decls) == 1 {
 			if fd, ok := p.file.Decls[0].(*ast.FuncDecl); ok {
 				p.stmts = fd.Body.List
 			}
+		}
+		var cerr error
+		p.check, cerr = e.typeCheck(p, full, code, cellID)
+		if cerr != nil {
+			return nil, cerr
+		}
+		if e.compilable(p) {
+			text, err := e.compileChunk(ctx, p, code, cellID)
+			if err == nil {
+				p.text, p.native = text, true
+				return p, nil
+			}
+			logCompileFallback(err)
 		}
 	}
 	var edits []edit
@@ -480,6 +509,11 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 		return nil, failure
 	}
 	edits = append(edits, scopeEnds...)
+	nat, err := e.nativeEdits(p, code, cellID)
+	if err != nil {
+		return nil, err
+	}
+	edits = append(edits, nat...)
 	// yaegi gives no value for a call of a func literal: pass it through
 	// an interpreted identity function.
 	if len(p.stmts) > 0 {
@@ -502,7 +536,13 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 			}
 		}
 	}
-	sort.SliceStable(edits, func(i, j int) bool { return edits[i].off < edits[j].off })
+	// At one offset, insertions go before a replacement.
+	sort.SliceStable(edits, func(i, j int) bool {
+		if edits[i].off != edits[j].off {
+			return edits[i].off < edits[j].off
+		}
+		return edits[i].end == edits[i].off && edits[j].end != edits[j].off
+	})
 	return edits, nil
 }
 
@@ -809,6 +849,9 @@ func (e *Evaluator) declaredTypes(n ast.Node, m map[string]string) {
 // hasMIMEBundle reports whether values of typ ("T" or "*T") have a
 // notebook-declared MIMEBundle method giving two results.
 func (e *Evaluator) hasMIMEBundle(typ string) bool {
+	if e.native[strings.TrimPrefix(typ, "*")] != nil {
+		return false // a compiled type: its methods are its own
+	}
 	d, ok := e.decls[strings.TrimPrefix(typ, "*")+".MIMEBundle"]
 	if !ok || d.fn == nil || d.fn.Type.Params.NumFields() != 0 || d.fn.Type.Results.NumFields() != 2 {
 		return false
