@@ -3,6 +3,9 @@
 #   make build        bin/ferry and bin/ferry-kernel
 #   make run          build what is missing (binary, JupyterLab app, kernelspec) and start `ferry lab`
 #   make test         lint + go test -race + short fuzz runs + Python protocol/notebook tests
+#                     (py-test includes the Go conformance suite, test/conformance)
+#   make conformance  only the conformance suite: Go programs in Ferry vs `go build`
+#                     (PYTEST_ARGS=--conformance-update rewrites its limitations.txt)
 #   make bench        Ferry kernel vs ipykernel (prints a Markdown table)
 #   make bench-write  ... and writes docs/benchmarks.md
 #
@@ -27,7 +30,7 @@ export FERRY_VERSITYGW ?= $(VERSITYGW)
 # The Debian python must not see a pyenv/venv's packages.
 PYENV := env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: all build run lab-assets test lint gofmt vet staticcheck tools go-test fuzz py-test node-test browser-test bench bench-notebookd bench-write clean
+.PHONY: all build run lab-assets test lint gofmt vet staticcheck tools go-test fuzz py-test conformance node-test browser-test bench bench-notebookd bench-write clean
 
 all: build
 
@@ -99,8 +102,14 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzMetricParser$$' -fuzztime=$(FUZZTIME) ./jobs
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) ./internal/jsonenc
 
+# Collects test/kernel and test/conformance (test/pytest.ini's testpaths).
 py-test: build
 	cd test && FERRY_BIN=$(abspath $(BIN)) $(PYENV) $(PYTHON) -m pytest -v -p no:cacheprovider $(PYTEST_ARGS)
+
+# Each program of test/conformance/programs in a fresh kernel, two ways (whole
+# file then main(); declarations then main's body as cells), against `go build`.
+conformance: build
+	cd test && FERRY_BIN=$(abspath $(BIN)) $(PYENV) $(PYTHON) -m pytest -p no:cacheprovider conformance $(PYTEST_ARGS)
 
 # @jupyterlab/services (npm, Node) as a real client of notebookd.
 node-test: build

@@ -10,6 +10,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ker
 import ferry_env  # noqa: E402
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--conformance-update",
+        action="store_true",
+        default=False,
+        help="conformance: rewrite conformance/limitations.txt from the errors seen "
+        "(or FERRY_CONFORMANCE_UPDATE=1)",
+    )
+
+
 def pytest_configure(config):
     ferry_env.setup()
 
@@ -23,6 +33,12 @@ def pytest_report_header(config):
     if st:
         return [f"ferry: {st['bin']}", f"JUPYTER_PATH={os.environ.get('JUPYTER_PATH')}"]
     return []
+
+
+def pytest_terminal_summary(terminalreporter):
+    goconf = sys.modules.get("goconf")
+    for line in getattr(goconf, "SUMMARY", []):
+        terminalreporter.write_line(line)
 
 
 
