@@ -6,7 +6,7 @@
 #                     (py-test includes the Go conformance suite, test/conformance)
 #   make conformance  only the conformance suite: Go programs in Ferry vs `go build`
 #                     (PYTEST_ARGS=--conformance-update rewrites its limitations.txt)
-#   make bench        Ferry kernel vs ipykernel (prints a Markdown table)
+#   make bench        Ferry kernel vs ipykernel, Go loops in cells vs go build (Markdown tables)
 #   make bench-write  ... and writes docs/benchmarks.md
 #
 # Python tests use Debian's Jupyter packages through /usr/bin/python3 (not a
@@ -15,7 +15,13 @@
 GO       ?= go
 # DuckDB's Arrow interface (storage/data, %%sql) is behind this build tag;
 # every go command of the Makefile (build, vet, test, staticcheck) gets it.
-export GOFLAGS += -tags=duckdb_arrow
+# DuckDB's Go bindings link with -rdynamic, which puts DuckDB's ~60,000 C++
+# symbols into the kernel's dynamic symbol table (6.4 MB); the dynamic loader
+# reads through all of it at every start, as every symbol of libstdc++, libm
+# and libc is looked up there first: 6.5 MB of each kernel's RSS. Ferry loads
+# no DuckDB extension at run time (the ones it uses are linked in), so
+# --exclude-libs keeps the archives' symbols out of that table.
+export GOFLAGS += -tags=duckdb_arrow -ldflags=-extldflags=-Wl,--exclude-libs,ALL
 PYTHON   ?= /usr/bin/python3
 BIN      := bin/ferry
 
