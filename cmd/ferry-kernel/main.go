@@ -85,12 +85,13 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 		Conn: ci,
 		NewEvaluator: func(s kernel.Streams) (kernel.Evaluator, error) {
 			g, err := goeval.New(goeval.Options{
-				Stdout:     s.Stdout,
-				Stderr:     s.Stderr,
-				Stdin:      s.Stdin,
-				Symbols:    []interp.Exports{symbols.Symbols},
-				Compile:    true,
-				PreImports: map[string]string{"display": "github.com/ferryml/ferry/display", "fmt": "fmt", "data": "github.com/ferryml/ferry/storage/data", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
+				Stdout:       s.Stdout,
+				Stderr:       s.Stderr,
+				Stdin:        s.Stdin,
+				Symbols:      []interp.Exports{symbols.Symbols},
+				Compile:      true,
+				CaptureStdio: true,
+				PreImports:   map[string]string{"display": "github.com/ferryml/ferry/display", "fmt": "fmt", "data": "github.com/ferryml/ferry/storage/data", "widgets": "github.com/ferryml/ferry/widgets", "tracking": "github.com/ferryml/ferry/storage/tracking"},
 			})
 			if err != nil {
 				return nil, err

@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"io"
 	"log"
+	"os"
 	"path"
 	"reflect"
 	"sort"
@@ -39,6 +40,10 @@ type Options struct {
 	// Compile builds declaration cells with the Go toolchain when one of
 	// the kernel's Go version is on PATH (see compile.go).
 	Compile bool
+	// CaptureStdio makes the process's standard output and error (file
+	// descriptors 1 and 2, where compiled code writes) the cells' streams.
+	// For a kernel process only: the process's own writes go there too.
+	CaptureStdio bool
 }
 
 // Evaluator evaluates notebook cells in one yaegi interpreter. Its methods
@@ -66,6 +71,7 @@ type Evaluator struct {
 	glob         map[string]reflect.Value // cache of interp.Globals()
 	sess         *session                 // the session as the type checker sees it
 	native       map[string]*nativeDecls  // names declared by compiled chunks
+	stdio        []*stdio                 // captured descriptors (CaptureStdio)
 	imp          *pkgImporter             // packages for the type checker
 	// line is the encoded cell line (see encodeLine) of the top-level
 	// statement running, set by _ferryrt.Line, so that a run-time panic,
@@ -193,8 +199,17 @@ func New(opts Options) (*Evaluator, error) {
 		sess:         newSession(),
 		native:       map[string]*nativeDecls{},
 	}
+	stdout := opts.Stdout
+	if opts.CaptureStdio {
+		if err := e.captureStdio(); err != nil {
+			log.Printf("goeval: standard output of compiled code not captured: %v", err)
+		} else {
+			// Interpreted output takes the same pipe, to keep the order.
+			stdout = os.Stdout
+		}
+	}
 	e.interp = interp.New(interp.Options{
-		Stdout:       opts.Stdout,
+		Stdout:       stdout,
 		Stderr:       e.stderr,
 		Stdin:        opts.Stdin,
 		Unrestricted: true,
@@ -225,7 +240,7 @@ func New(opts Options) (*Evaluator, error) {
 	// yaegi leaves os.Stdout and os.Stderr the process's own unless
 	// YAEGI_SPECIAL_STDIO is set in the environment: route them to the
 	// cell's streams, as fmt.Print* and log already are.
-	e.osStdin, e.osStdout, e.osStderr = opts.Stdin, opts.Stdout, e.stderr
+	e.osStdin, e.osStdout, e.osStderr = opts.Stdin, stdout, e.stderr
 	if err := e.interp.Use(interp.Exports{"os/os": {
 		"Stdin":  reflect.ValueOf(&e.osStdin).Elem(),
 		"Stdout": reflect.ValueOf(&e.osStdout).Elem(),
@@ -304,6 +319,11 @@ func (e *Evaluator) packageSymbols(p string) map[string]reflect.Value {
 func (e *Evaluator) Eval(ctx context.Context, code string) (*kernel.Bundle, error) {
 	e.cellID++
 	id := e.cellID
+	defer func() {
+		for _, s := range e.stdio {
+			s.sync()
+		}
+	}()
 	e.shown = nil
 	e.cells[id] = code
 	chunks := splitCell(code)

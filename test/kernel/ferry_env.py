@@ -79,6 +79,15 @@ def setup():
             "XDG_CACHE_HOME": os.path.join(home, ".cache"),
         }
     )
+    # The kernel runs the go command (type checking, compiled cells): give it
+    # the machine's build and module caches, not a cold one in the temp home.
+    goenv = subprocess.run(
+        ["go", "env", "GOCACHE", "GOMODCACHE", "GOPATH"], capture_output=True, text=True
+    )
+    if goenv.returncode == 0:
+        for k, v in zip(("GOCACHE", "GOMODCACHE", "GOPATH"), goenv.stdout.splitlines()):
+            if v:
+                env[k] = v
     spec["env"] = env
     with open(spec_file, "w") as f:
         json.dump(spec, f, indent=1)
