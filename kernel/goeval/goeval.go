@@ -36,6 +36,10 @@ type Options struct {
 	// e.g. {"display": "github.com/ferryml/ferry/display"}. An
 	// import that fails is skipped with a logged warning.
 	PreImports map[string]string
+	// Packages, if set, provides the packages that cells import and that
+	// the standard library and Symbols lack (third-party modules): it is
+	// called with their import paths before the cell runs.
+	Packages Packages
 }
 
 // Evaluator evaluates notebook cells in one yaegi interpreter. Its methods
@@ -298,6 +302,11 @@ func (e *Evaluator) Eval(ctx context.Context, code string) (*kernel.Bundle, erro
 	e.shown = nil
 	e.cells[id] = code
 	chunks := splitCell(code)
+	if e.opts.Packages != nil {
+		if err := e.loadImports(ctx, id, code, chunks); err != nil {
+			return nil, err
+		}
+	}
 	var last *prepared
 	var lastVal reflect.Value
 	for _, ch := range chunks {

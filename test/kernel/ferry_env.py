@@ -79,6 +79,7 @@ def setup():
             "XDG_CACHE_HOME": os.path.join(home, ".cache"),
         }
     )
+    env.update(go_env())
     spec["env"] = env
     with open(spec_file, "w") as f:
         json.dump(spec, f, indent=1)
@@ -90,6 +91,21 @@ def setup():
         spec=original,
     )
     return _state
+
+
+def go_env():
+    """The go command's caches and module settings of the real environment.
+
+    The kernel runs the go command for third-party imports (kernel/gomod);
+    with HOME in the temp dir it would otherwise build and download cold."""
+    names = ["GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOSUMDB", "GONOSUMDB",
+             "GOPRIVATE", "GONOPROXY", "GOINSECURE", "GOFLAGS"]
+    try:
+        out = subprocess.run(["go", "env", "-json"] + names, check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {k: v for k, v in json.loads(out).items() if v}
 
 
 def teardown():
