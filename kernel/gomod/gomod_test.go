@@ -301,3 +301,12 @@ p`, ex)
 		t.Errorf("image metadata %s, want %s", got, want)
 	}
 }
+
+func TestNoGoCommand(t *testing.T) {
+	l := New(Config{Dir: t.TempDir(), CacheDir: t.TempDir(), Env: []string{"PATH=" + t.TempDir()}})
+	_, err := l.Load(context.Background(), []string{"github.com/google/uuid"})
+	want := "importing github.com/google/uuid needs the Go toolchain " + runtime.Version() + " on PATH"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want an error containing %q", err, want)
+	}
+}
