@@ -24,6 +24,9 @@ type Renderer interface {
 //   - a string: text/plain of the Go-quoted string (%q), so that a cell whose
 //     value is "" or "  " shows something, like IPython's repr shows quotes;
 //     wrap it in Text to show it unquoted;
+//   - a plot: a value with a method WriterTo(w, h L, format string)
+//     (io.WriterTo, error), L a float type, as gonum.org/v1/plot's *plot.Plot
+//     (L is vg.Length): a PNG of PlotWidth by PlotHeight points;
 //   - nil: "<nil>";
 //   - anything else: text/plain of fmt's "%+v" (field names for structs), so
 //     that the int 42 shows as 42.
@@ -58,6 +61,11 @@ func MIMEBundle(v any) (data, metadata map[string]any) {
 		return plain(x.Error())
 	case string:
 		return plain(fmt.Sprintf("%q", x))
+	}
+	if !isNilPointer(v) {
+		if data, metadata, ok := plotBundle(v); ok {
+			return data, metadata
+		}
 	}
 	return plain(fmt.Sprintf("%+v", v))
 }

@@ -30,7 +30,9 @@ import (
 	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/kernel"
 	"github.com/ferryml/ferry/kernel/goeval"
+	"github.com/ferryml/ferry/kernel/gomod"
 	"github.com/ferryml/ferry/magics"
+	"github.com/ferryml/ferry/magics/gomagic"
 	"github.com/ferryml/ferry/magics/runs"
 	"github.com/ferryml/ferry/magics/sqlmagic"
 	"github.com/ferryml/ferry/magics/train"
@@ -84,7 +86,12 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 	k, err := kernel.New(ctx, kernel.Config{
 		Conn: ci,
 		NewEvaluator: func(s kernel.Streams) (kernel.Evaluator, error) {
+			// Third-party packages: fetched with the go command, built as
+			// plugins, recorded in the notebook directory's go.mod or a
+			// workspace module for it.
+			mods := gomod.New(gomod.Config{Log: s.Stderr})
 			g, err := goeval.New(goeval.Options{
+				Packages:     mods,
 				Stdout:       s.Stdout,
 				Stderr:       s.Stderr,
 				Stdin:        s.Stdin,
@@ -97,6 +104,7 @@ func runKernel(ctx context.Context, args []string, stderr io.Writer) error {
 				return nil, err
 			}
 			reg := kernelMagics()
+			gomagic.Register(reg, mods)
 			sqlmagic.Register(reg, sqlmagic.Options{Globals: g})
 			return magics.NewEvaluator(g, reg), nil
 		},

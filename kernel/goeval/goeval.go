@@ -44,6 +44,10 @@ type Options struct {
 	// descriptors 1 and 2, where compiled code writes) the cells' streams.
 	// For a kernel process only: the process's own writes go there too.
 	CaptureStdio bool
+	// Packages, if set, provides the packages that cells import and that
+	// the standard library and Symbols lack (third-party modules): it is
+	// called with their import paths before the cell runs.
+	Packages Packages
 }
 
 // Evaluator evaluates notebook cells in one yaegi interpreter. Its methods
@@ -327,6 +331,11 @@ func (e *Evaluator) Eval(ctx context.Context, code string) (*kernel.Bundle, erro
 	e.shown = nil
 	e.cells[id] = code
 	chunks := splitCell(code)
+	if e.opts.Packages != nil {
+		if err := e.loadImports(ctx, id, code, chunks); err != nil {
+			return nil, err
+		}
+	}
 	var last *prepared
 	var lastVal reflect.Value
 	for _, ch := range chunks {

@@ -79,15 +79,7 @@ def setup():
             "XDG_CACHE_HOME": os.path.join(home, ".cache"),
         }
     )
-    # The kernel runs the go command (type checking, compiled cells): give it
-    # the machine's build and module caches, not a cold one in the temp home.
-    goenv = subprocess.run(
-        ["go", "env", "GOCACHE", "GOMODCACHE", "GOPATH"], capture_output=True, text=True
-    )
-    if goenv.returncode == 0:
-        for k, v in zip(("GOCACHE", "GOMODCACHE", "GOPATH"), goenv.stdout.splitlines()):
-            if v:
-                env[k] = v
+    env.update(go_env())
     spec["env"] = env
     with open(spec_file, "w") as f:
         json.dump(spec, f, indent=1)
@@ -99,6 +91,21 @@ def setup():
         spec=original,
     )
     return _state
+
+
+def go_env():
+    """The go command's caches and module settings of the real environment.
+
+    The kernel runs the go command for third-party imports (kernel/gomod);
+    with HOME in the temp dir it would otherwise build and download cold."""
+    names = ["GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOSUMDB", "GONOSUMDB",
+             "GOPRIVATE", "GONOPROXY", "GOINSECURE", "GOFLAGS"]
+    try:
+        out = subprocess.run(["go", "env", "-json"] + names, check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {k: v for k, v in json.loads(out).items() if v}
 
 
 def teardown():
