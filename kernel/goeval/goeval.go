@@ -221,6 +221,7 @@ func New(opts Options) (*Evaluator, error) {
 	rt := interp.Exports{
 		rtPath + "/rt": {
 			"Clear":   reflect.ValueOf(rtClear),
+			"Runes":   reflect.ValueOf(rtRunes),
 			"Show":    reflect.ValueOf(func(r renderer) { e.shown = r }),
 			"Line":    reflect.ValueOf(func(l int) { e.line.Store(int64(l)) }),
 			"Go":      reflect.ValueOf(e.goCall),

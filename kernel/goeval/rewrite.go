@@ -7,6 +7,7 @@ import (
 	"go/constant"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"path"
 	"reflect"
 	"sort"
@@ -402,7 +403,8 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 				edits = append(edits, ed)
 			}
 		case *ast.GoStmt:
-			edits = append(edits, goEdits(p, n)...)
+			e.seq++
+			edits = append(edits, goEdits(p, n, fmt.Sprintf("_ferryg%d", e.seq))...)
 		case *ast.FuncLit:
 			// yaegi mixes up the frame of a closure with unnamed parameters
 			// (func(*T) { ... }) that captures variables: name them _.
@@ -467,6 +469,11 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 			}
 			edits = append(edits, edit{hdrStart, hdrEnd, hdr + copies.String()})
 		case *ast.RangeStmt:
+			if p.check != nil && n.Key != nil {
+				if b, ok := p.check.info.Types[n.X].Type.Underlying().(*types.Basic); ok && b.Info()&types.IsString != 0 {
+					return true // see fixEdits
+				}
+			}
 			kind := t.kind(n.X)
 			if n.Key != nil && n.Tok == token.DEFINE {
 				if id, ok := n.Key.(*ast.Ident); ok {
@@ -514,6 +521,11 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 		return nil, err
 	}
 	edits = append(edits, nat...)
+	fixes, err := e.fixEdits(p, code, cellID)
+	if err != nil {
+		return nil, err
+	}
+	edits = append(edits, fixes...)
 	// yaegi gives no value for a call of a func literal: pass it through
 	// an interpreted identity function.
 	if len(p.stmts) > 0 {
@@ -868,7 +880,7 @@ func (e *Evaluator) hasMIMEBundle(typ string) bool {
 // that may return several values), the call is wrapped in a func literal
 // with a recovering defer instead, so its arguments are evaluated in the new
 // goroutine.
-func goEdits(p *prepared, g *ast.GoStmt) []edit {
+func goEdits(p *prepared, g *ast.GoStmt, tmp string) []edit {
 	call := g.Call
 	start, fun := p.cellOff(g.Pos()), p.cellOff(call.Fun.Pos())
 	wrap := call.Ellipsis.IsValid()
@@ -887,6 +899,20 @@ func goEdits(p *prepared, g *ast.GoStmt) []edit {
 		}
 	}
 	lparen := p.cellOff(call.Lparen)
+	if _, ok := call.Fun.(*ast.FuncLit); ok {
+		// The interpreter shares the variables a func literal captures
+		// with the loop iterations that follow unless the literal is a
+		// value first: { tmp := func(...) {...}; _ferryrt.Go(tmp, ARGS) }.
+		sep := ", "
+		if len(call.Args) == 0 {
+			sep = ""
+		}
+		return []edit{
+			{start, fun, "{ " + tmp + " := "},
+			{p.cellOff(call.Fun.End()), lparen + 1, "; _ferryrt.Go(" + tmp + sep},
+			{p.cellOff(call.End()), p.cellOff(call.End()), " }"},
+		}
+	}
 	if len(call.Args) == 0 {
 		return []edit{{start, fun, "_ferryrt.Go("}, {lparen, p.cellOff(call.Rparen) + 1, ")"}}
 	}

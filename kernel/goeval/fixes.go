@@ -1,0 +1,167 @@
+package goeval
+
+import (
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/token"
+	"go/types"
+	"unicode/utf8"
+)
+
+// runePos is a rune of a string and its byte offset, for ranging over a
+// string in interpreted code (see fixEdits).
+type runePos struct {
+	Off int
+	R   rune
+}
+
+// rtRunes returns the runes of s as "for i, r := range s" gives them.
+func rtRunes(s string) []runePos {
+	rs := make([]runePos, 0, utf8.RuneCountInString(s))
+	for i, r := range s {
+		rs = append(rs, runePos{i, r})
+	}
+	return rs
+}
+
+// fixEdits rewrite, in interpreted chunks, the constructs the interpreter
+// would otherwise run with another meaning than Go's, using the chunk's
+// types; those it cannot rewrite are refused with an error that says what
+// to write instead.
+func (e *Evaluator) fixEdits(p *prepared, code string, cellID int) ([]edit, error) {
+	if p.check == nil {
+		return nil, nil
+	}
+	info := p.check.info
+	src := func(n ast.Node) string { return code[p.cellOff(n.Pos()):p.cellOff(n.End())] }
+	var edits []edit
+	var failure error
+	fail := func(n ast.Node, msg string) {
+		if failure == nil {
+			failure = e.staticError(cellID, code, p.cellOff(n.Pos()), "CompileError", msg)
+		}
+	}
+	// Top-level defer: the cell's statements are not a function body.
+	for _, st := range p.stmts {
+		ast.Inspect(st, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.DeferStmt:
+				fail(n, "defer at the top level of a cell is not supported (the interpreter would run it at another time than Go): put the statements in a function and call it, func run() { defer ...; ... }; run()")
+			}
+			return failure == nil
+		})
+	}
+	labeled := map[ast.Stmt]bool{}
+	ast.Inspect(p.file, func(n ast.Node) bool {
+		if failure != nil {
+			return false
+		}
+		switch n := n.(type) {
+		case *ast.LabeledStmt:
+			labeled[n.Stmt] = true
+		case *ast.SwitchStmt:
+			// switch INIT; TAG { ... } becomes { INIT; switch TAG { ... } }.
+			if n.Init != nil && !labeled[n] {
+				next := n.Body.Lbrace
+				if n.Tag != nil {
+					next = n.Tag.Pos()
+				}
+				edits = append(edits,
+					edit{p.cellOff(n.Switch), p.cellOff(n.Init.Pos()), "{ "},
+					edit{p.cellOff(n.Init.End()), p.cellOff(next), "; switch "},
+					edit{p.cellOff(n.End()), p.cellOff(n.End()), " }"})
+			}
+		case *ast.BinaryExpr:
+			// A constant comparison is the constant (the interpreter gets
+			// some of them wrong).
+			tv, ok := info.Types[n]
+			if ok && tv.Value != nil && tv.Value.Kind() == constant.Bool {
+				if b, ok := tv.Type.(*types.Basic); ok && b.Kind() == types.UntypedBool {
+					edits = append(edits, edit{p.cellOff(n.Pos()), p.cellOff(n.End()), fmt.Sprint(constant.BoolVal(tv.Value))})
+					return false
+				}
+			}
+		case *ast.CallExpr:
+			// new(EXPR) (Go 1.26): a pointer to a new variable holding EXPR.
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "new" && len(n.Args) == 1 {
+				if _, isBuiltin := info.Uses[id].(*types.Builtin); isBuiltin && info.Types[n.Args[0]].IsValue() {
+					t, ok := e.goTypeText(info.Types[n].Type.(*types.Pointer).Elem(), p.check.pkg)
+					if !ok || !e.interpNameable(info.Types[n].Type, p.check.pkg) {
+						fail(n, "new("+src(n.Args[0])+") of this type is not supported by the interpreter: declare a variable and take its address, v := ...; p := &v")
+						return false
+					}
+					e.seq++
+					v := fmt.Sprintf("_ferrynew%d", e.seq)
+					edits = append(edits,
+						edit{p.cellOff(n.Pos()), p.cellOff(n.Args[0].Pos()), "func() *" + t + " { var " + v + " " + t + " = ("},
+						edit{p.cellOff(n.Args[0].End()), p.cellOff(n.End()), "); return &" + v + " }()"})
+				}
+			}
+		case *ast.RangeStmt:
+			// Over a string, the interpreter gets the byte offsets of
+			// invalid UTF-8 wrong: range over the runes Go decodes.
+			if b, ok := info.Types[n.X].Type.Underlying().(*types.Basic); ok && b.Info()&types.IsString != 0 && n.Key != nil {
+				e.seq++
+				tmp := fmt.Sprintf("_ferryrp%d", e.seq)
+				assign := " = "
+				if n.Tok == token.DEFINE {
+					assign = " := "
+				}
+				lhs, rhs := src(n.Key), tmp+".Off"
+				if n.Value != nil {
+					lhs += ", " + src(n.Value)
+					rhs += ", " + tmp + ".R"
+				}
+				stmt := " " + lhs + assign + rhs + ";"
+				if isBlank(n.Key) && (n.Value == nil || isBlank(n.Value)) {
+					stmt = ""
+				}
+				edits = append(edits,
+					edit{p.cellOff(n.Key.Pos()), p.cellOff(n.X.Pos()), "_, " + tmp + " := range _ferryrt.Runes("},
+					edit{p.cellOff(n.X.End()), p.cellOff(n.X.End()), ")"},
+					edit{p.cellOff(n.Body.Lbrace) + 1, p.cellOff(n.Body.Lbrace) + 1, stmt})
+			}
+		}
+		return true
+	})
+	if failure != nil {
+		return nil, failure
+	}
+	return edits, nil
+}
+
+func isBlank(x ast.Expr) bool {
+	id, ok := x.(*ast.Ident)
+	return ok && id.Name == "_"
+}
+
+// interpNameable reports whether t can be written in interpreted code as
+// goTypeText writes it: no type of a compiled cell in it.
+func (e *Evaluator) interpNameable(t types.Type, pkg *types.Package) bool {
+	ok := true
+	var walk func(t types.Type)
+	walk = func(t types.Type) {
+		switch t := t.(type) {
+		case *types.Named:
+			if t.Obj().Pkg() == pkg && e.native[t.Obj().Name()] != nil {
+				ok = false
+			}
+		case *types.Pointer:
+			walk(t.Elem())
+		case *types.Slice:
+			walk(t.Elem())
+		case *types.Array:
+			walk(t.Elem())
+		case *types.Map:
+			walk(t.Key())
+			walk(t.Elem())
+		case *types.Chan:
+			walk(t.Elem())
+		}
+	}
+	walk(t)
+	return ok
+}
