@@ -6,6 +6,7 @@ import (
 	"go/constant"
 	"go/token"
 	"go/types"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -54,6 +55,13 @@ func (e *Evaluator) fixEdits(p *prepared, code string, cellID int) ([]edit, erro
 			return failure == nil
 		})
 	}
+	// yaegi runs a func main of package main after every evaluation:
+	// an interpreted main is renamed, and so are the calls of it.
+	for _, d := range p.file.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "main" {
+			edits = append(edits, edit{p.cellOff(fd.Name.Pos()), p.cellOff(fd.Name.End()), "_ferrymain"})
+		}
+	}
 	labeled := map[ast.Stmt]bool{}
 	ast.Inspect(p.file, func(n ast.Node) bool {
 		if failure != nil {
@@ -84,7 +92,38 @@ func (e *Evaluator) fixEdits(p *prepared, code string, cellID int) ([]edit, erro
 					return false
 				}
 			}
+		case *ast.Ident:
+			if obj, ok := info.Uses[n].(*types.Func); ok && n.Name == "main" && obj.Parent() == p.check.pkg.Scope() && e.native["main"] == nil {
+				edits = append(edits, edit{p.cellOff(n.Pos()), p.cellOff(n.End()), "_ferrymain"})
+			}
+			// An untyped rune constant given its default type: the
+			// interpreter would make it an int.
+			if tv, ok := info.Types[n]; ok && tv.Value != nil && isRuneConst(info.Uses[n]) {
+				if b, ok := tv.Type.(*types.Basic); ok && b.Kind() == types.Int32 {
+					edits = append(edits, edit{p.cellOff(n.Pos()), p.cellOff(n.Pos()), "rune("}, edit{p.cellOff(n.End()), p.cellOff(n.End()), ")"})
+				}
+			}
+		case *ast.BasicLit:
+			if tv, ok := info.Types[n]; ok && n.Kind == token.CHAR {
+				if b, ok := tv.Type.(*types.Basic); ok && b.Kind() == types.Int32 {
+					edits = append(edits, edit{p.cellOff(n.Pos()), p.cellOff(n.Pos()), "rune("}, edit{p.cellOff(n.End()), p.cellOff(n.End()), ")"})
+				}
+			}
 		case *ast.CallExpr:
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "recover" {
+				if _, isBuiltin := info.Uses[id].(*types.Builtin); isBuiltin {
+					fail(n, "recover in interpreted code is not supported: the panics of interpreted code are not Go's run-time error values; declare the function that recovers in a cell of declarations (compiled), and let it call what may panic")
+					return false
+				}
+			}
+			if fn, ok := calleeNative(info, n, e); ok && fn != "" {
+				for _, a := range n.Args {
+					if _, lit := a.(*ast.FuncLit); lit {
+						fail(a, fn+" recovers panics, but the panics of interpreted code are not Go's run-time error values: declare this function in a cell of declarations (compiled) and pass it by name")
+						return false
+					}
+				}
+			}
 			// new(EXPR) (Go 1.26): a pointer to a new variable holding EXPR.
 			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "new" && len(n.Args) == 1 {
 				if _, isBuiltin := info.Uses[id].(*types.Builtin); isBuiltin && info.Types[n.Args[0]].IsValue() {
@@ -164,4 +203,31 @@ func (e *Evaluator) interpNameable(t types.Type, pkg *types.Package) bool {
 	}
 	walk(t)
 	return ok
+}
+
+// isRuneConst reports whether obj is an untyped rune constant.
+func isRuneConst(obj types.Object) bool {
+	c, ok := obj.(*types.Const)
+	if !ok {
+		return false
+	}
+	b, ok := c.Type().(*types.Basic)
+	return ok && b.Kind() == types.UntypedRune
+}
+
+// calleeNative returns the name of the compiled session function call
+// calls when that function calls recover.
+func calleeNative(info *types.Info, call *ast.CallExpr, e *Evaluator) (string, bool) {
+	id, ok := call.Fun.(*ast.Ident)
+	if !ok {
+		return "", false
+	}
+	fn, ok := info.Uses[id].(*types.Func)
+	if !ok || fn.Pkg() == nil || fn.Parent() != fn.Pkg().Scope() || e.native[fn.Name()] == nil {
+		return "", false
+	}
+	if strings.Contains(e.sess.funcSrc[fn.Name()], "recover()") {
+		return fn.Name(), true
+	}
+	return "", false
 }

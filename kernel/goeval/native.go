@@ -238,6 +238,12 @@ func (e *Evaluator) symbolsFile(p *prepared, key string) (string, []string) {
 				if isNamed && nt.TypeParams() != nil {
 					continue
 				}
+				if a, ok := obj.Type().(*types.Alias); ok && a.TypeParams() != nil {
+					continue // a generic alias
+				}
+				if it, ok := obj.Type().Underlying().(*types.Interface); ok && !it.IsMethodSet() {
+					continue // a constraint
+				}
 				add("X_"+id.Name, "reflect.ValueOf((*"+id.Name+")(nil))")
 				if !isNamed || obj.IsAlias() {
 					continue
