@@ -1,5 +1,13 @@
-// Package goeval evaluates the cells of a Ferry Go notebook with the yaegi
-// interpreter and implements kernel.Evaluator.
+// Package goeval evaluates the cells of a Ferry Go notebook and implements
+// kernel.Evaluator.
+//
+// Every chunk of a cell is first type-checked with go/types against a model
+// of the session (check.go), so errors are the Go compiler's, at cell lines.
+// Declaration chunks that need nothing of the session but constants and
+// standard packages are compiled by the Go toolchain into plugins
+// (compile.go, native.go): native speed, the whole language, real Go types.
+// The rest runs in the yaegi interpreter, which reaches compiled
+// declarations through the plugins' symbols.
 //
 // Each cell is split into runs of top-level declarations (import, func, type,
 // var, const) and runs of statements, which are evaluated in order, so a cell
@@ -7,7 +15,7 @@
 // := at the top level of a cell are session globals, and functions, variables
 // and constants may be redefined by re-running a cell.
 //
-// Before evaluation the source is rewritten, keeping every line in place and
+// Before interpretation the source is rewritten, keeping every line in place and
 // marking the user's positions with /*line*/ directives, to add what yaegi
 // lacks from Go 1.22+: range over integers, per-iteration loop variables
 // captured by closures, and the min, max and clear builtins. Errors name the
@@ -19,49 +27,61 @@
 package goeval
 
 // Limitations lists what the Go kernel cannot do, for the README.
-const Limitations = `Known limitations of the Ferry Go kernel (yaegi interpreter):
+const Limitations = `Known limitations of the Ferry Go kernel:
 
-- A type cannot be redefined with a different definition in the same session:
-  re-running "type T struct{...}" with other fields is refused with a
-  TypeRedefinition error. Restart the kernel or use a new name.
-- Range over function iterators (Go 1.23 "for x := range seq") is not
-  supported: call the iterator with a yield function instead,
+- Only declaration cells (functions, methods, types) that use nothing of the
+  session but constants and standard packages are compiled. A declaration
+  cell that uses a variable, function or type of another cell, or a
+  third-party package, is interpreted: put declarations that belong
+  together in one cell. Compiling needs the Go toolchain the kernel was
+  built with on PATH; without it every cell is interpreted.
+- Re-running a compiled declaration cell makes new types: values made
+  before from the old ones no longer fit its functions ("cannot use ...");
+  re-run the cells that made them.
+- A generic function or type compiled in a cell cannot be instantiated by
+  interpreted statements ("Map is a generic function compiled in an
+  earlier cell"): call it from a function declared in a cell.
+- The generic functions and types of the standard library (slices, maps,
+  cmp, iter, unique, sync.OnceValue, atomic.Pointer[T], strings.SplitSeq,
+  ...) and of imported modules work in compiled declarations, not in
+  interpreted statements ("undefined selector slices.Sort").
+- Range over function iterators (Go 1.23) works in compiled declarations;
+  interpreted statements refuse it: call the iterator with a yield function,
   seq(func(x T) bool { ...; return true }).
-- Range over an integer works when the operand is visibly an integer: a
-  constant, len/cap, a conversion like int64(x), or a variable of integer type
-  declared in the cell or session. Other operands (a struct field, a method
-  result) must be written as a three-clause loop.
-- Per-iteration loop variables (Go 1.22) are emulated only where a loop body
-  contains a closure, a go statement or takes an address, and, for
-  three-clause loops, does not assign the loop variable itself.
-- min and max are generic functions over ordered types: all arguments must
-  have one type, so min(1, 2.5) fails (write min(1.0, 2.5)).
+- defer at the top level of a cell and recover in interpreted code are
+  refused (the interpreter runs deferred calls at another time, and its
+  panics are not Go's run-time errors): put them in a function of a
+  declaration cell, func run() { defer ...; ... }; run().
+- Interpreted statements may fail with "yaegi internal error: nil type",
+  "variable definition loop" (var i Iface = &v), a reflect panic (method
+  values and method expressions, errors.As into an interpreted type,
+  shadowing a variable with another type) or "undefined type for T"
+  (interpreted generics): the same code in a function of a declaration cell
+  runs compiled.
+- In interpreted code a type cannot be redefined with a different
+  definition ("TypeRedefinition"): restart the kernel or use a new name.
+  Range over an integer works when the operand is visibly an integer (a
+  constant, len/cap, a conversion, a variable of integer type); min(1, 2.5)
+  fails (write min(1.0, 2.5)).
 - A trailing call of a function that returns several values shows nothing:
   assign the values to see them.
-- Interrupting a cell stops interpreted code, but a call into compiled code
-  that blocks (time.Sleep, a network read) keeps running in the background;
-  when it returns, the rest of that cell may still run. Interrupting also
-  stops goroutines started by earlier cells.
-- A panic in a goroutine started by a cell is recovered and reported on the
-  cell's stderr; the kernel goes on. For "go f(x)" with a builtin f, a
-  spread slice (f(xs...)) or a single call argument (f(g())), the
-  arguments are evaluated in the new goroutine rather than at the go
-  statement.
-- A value of a notebook type with a MIMEBundle method is rendered by it when
-  it is a cell's trailing expression and Ferry can see its type: a composite
-  literal T{...} or &T{...}, a call of a notebook function returning T or *T,
-  or a variable declared with one of these or with an explicit type. It is not
-  rendered when passed to display.Display (yaegi passes interpreted values to
-  compiled code without their methods): assign it to a display.Renderer
-  variable first, var r display.Renderer = &T{...}; display.Display(r).
-- Re-running an import is fine, but a package name cannot be re-bound: after
-  import "math/rand", import rand "crypto/rand" is refused; use another name
-  (import cryptorand "crypto/rand").
-- A multi-value definition (v, err := f()) inside a block of a top-level
-  loop, if or switch works because Ferry runs that statement in a function
-  literal; when the statement also holds a return, defer or goto, it is left
-  as it is and yaegi reports "undefined: v": declare the variables first
-  (var v T; var err error) and assign with =.
-- errors.As into an interpreted error type panics in yaegi; some generic code
-  (type inference of nested generic calls) is not supported.
+- Interrupting a cell stops interpreted code, but compiled code (a compiled
+  cell's loop, time.Sleep, a network read) keeps running in the background
+  until it returns.
+- A panic in a goroutine started by interpreted code is reported on the
+  cell's stderr and the kernel goes on; one in a goroutine of compiled code
+  ends the kernel, as in a Go program (it is reported; restart the kernel).
+- What compiled code writes to standard error is also copied to the
+  kernel's own log.
+- A value of an interpreted type with a MIMEBundle method is rendered when
+  it is a cell's trailing expression, not when passed to display.Display
+  (assign it to a display.Renderer first); a compiled type's method works
+  both ways.
+- A package name cannot be re-bound: after import "math/rand", import rand
+  "crypto/rand" is refused; use another name.
+- Third-party packages: generic functions of an imported module cannot be
+  called from interpreted statements; a module the kernel links (gonum,
+  google/uuid, ...) is used at the kernel's version; after a package is
+  loaded, one that needs another version of it fails until a restart;
+  packages with cgo need a C compiler.
 `
