@@ -391,20 +391,16 @@ func (e *Evaluator) nativeEdits(p *prepared, code string, cellID int) ([]edit, e
 				switch {
 				case f.Exported() || nd == nil:
 					cur += "." + f.Name()
+					addressable = addressable || isPtr
 				case isPtr:
 					cur = "(*" + nd.alias + ".X__F_" + nt.Obj().Name() + "_" + f.Name() + "(" + cur + "))"
-					changed = true
+					changed, addressable = true, true
 				case addressable:
 					cur = "(*" + nd.alias + ".X__F_" + nt.Obj().Name() + "_" + f.Name() + "(&(" + cur + ")))"
 					changed = true
 				default:
 					cur = nd.alias + ".X__G_" + nt.Obj().Name() + "_" + f.Name() + "(" + cur + ")"
 					changed = true
-				}
-				if _, fp := f.Type().(*types.Pointer); fp {
-					addressable = true
-				} else if !f.Exported() && nd != nil && !isPtr && !addressable {
-					addressable = false
 				}
 				t = f.Type()
 			}
