@@ -86,6 +86,11 @@ func (e *Evaluator) fixEdits(p *prepared, code string, cellID int) ([]edit, erro
 			// A constant comparison is the constant (the interpreter gets
 			// some of them wrong).
 			tv, ok := info.Types[n]
+			if b, isBasic := tv.Type.(*types.Basic); ok && tv.Value != nil && isBasic && (b.Kind() == types.Int32 || b.Kind() == types.UntypedRune) {
+				// A rune constant expression: the interpreter would make it an int.
+				edits = append(edits, edit{p.cellOff(n.Pos()), p.cellOff(n.Pos()), "rune("}, edit{p.cellOff(n.End()), p.cellOff(n.End()), ")"})
+				return false
+			}
 			if ok && tv.Value != nil && tv.Value.Kind() == constant.Bool {
 				if b, ok := tv.Type.(*types.Basic); ok && b.Kind() == types.UntypedBool {
 					edits = append(edits, edit{p.cellOff(n.Pos()), p.cellOff(n.End()), fmt.Sprint(constant.BoolVal(tv.Value))})
@@ -230,4 +235,79 @@ func calleeNative(info *types.Info, call *ast.CallExpr, e *Evaluator) (string, b
 		return fn.Name(), true
 	}
 	return "", false
+}
+
+// capturedLoopVars returns, for "go func(...) {...}(...)", the parameters
+// and arguments that pass the variables of enclosing loops the literal
+// captures ("i int", "i"). A captured loop variable the literal assigns,
+// or whose type interpreted code cannot name, is refused.
+func (e *Evaluator) capturedLoopVars(p *prepared, code string, cellID int, g *ast.GoStmt) (params, args string, err error) {
+	fl, ok := g.Call.Fun.(*ast.FuncLit)
+	if !ok || p.check == nil {
+		return "", "", nil
+	}
+	info := p.check.info
+	var loops [][2]token.Pos
+	ast.Inspect(p.file, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.ForStmt:
+			loops = append(loops, [2]token.Pos{n.Pos(), n.End()})
+		case *ast.RangeStmt:
+			loops = append(loops, [2]token.Pos{n.Pos(), n.End()})
+		}
+		return true
+	})
+	inLoop := func(pos token.Pos) bool {
+		for _, l := range loops {
+			if pos >= l[0] && pos < l[1] {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[*types.Var]bool{}
+	var vars []*types.Var
+	assigned := map[*types.Var]bool{}
+	ast.Inspect(fl.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.Ident:
+			v, ok := info.Uses[n].(*types.Var)
+			if ok && !v.IsField() && v.Pos() < fl.Pos() && inLoop(v.Pos()) && !seen[v] {
+				seen[v] = true
+				vars = append(vars, v)
+			}
+		case *ast.AssignStmt:
+			for _, l := range n.Lhs {
+				if id, ok := l.(*ast.Ident); ok {
+					if v, ok := info.Uses[id].(*types.Var); ok {
+						assigned[v] = true
+					}
+				}
+			}
+		case *ast.IncDecStmt:
+			if id, ok := n.X.(*ast.Ident); ok {
+				if v, ok := info.Uses[id].(*types.Var); ok {
+					assigned[v] = true
+				}
+			}
+		case *ast.UnaryExpr:
+			if id, ok := n.X.(*ast.Ident); ok && n.Op == token.AND {
+				if v, ok := info.Uses[id].(*types.Var); ok {
+					assigned[v] = true
+				}
+			}
+		}
+		return true
+	})
+	var ps, as []string
+	for _, v := range vars {
+		t, ok := e.goTypeText(v.Type(), p.check.pkg)
+		if assigned[v] || !ok || !e.interpNameable(v.Type(), p.check.pkg) {
+			return "", "", e.staticError(cellID, code, p.cellOff(g.Pos()), "CompileError",
+				fmt.Sprintf("this goroutine captures the loop variable %s, which the interpreter may read after the next iteration changed it: pass it as an argument, go func(%s T) { ... }(%s), or declare the function in a cell of declarations (compiled)", v.Name(), v.Name(), v.Name()))
+		}
+		ps = append(ps, v.Name()+" "+t)
+		as = append(as, v.Name())
+	}
+	return strings.Join(ps, ", "), strings.Join(as, ", "), nil
 }

@@ -404,7 +404,12 @@ func (e *Evaluator) rewrite(p *prepared, code string, cellID int) ([]edit, error
 			}
 		case *ast.GoStmt:
 			e.seq++
-			edits = append(edits, goEdits(p, n, fmt.Sprintf("_ferryg%d", e.seq))...)
+			params, args, err := e.capturedLoopVars(p, code, cellID, n)
+			if err != nil {
+				failure = err
+				return false
+			}
+			edits = append(edits, goEdits(p, n, fmt.Sprintf("_ferryg%d", e.seq), params, args)...)
 		case *ast.FuncLit:
 			// yaegi mixes up the frame of a closure with unnamed parameters
 			// (func(*T) { ... }) that captures variables: name them _.
@@ -880,7 +885,7 @@ func (e *Evaluator) hasMIMEBundle(typ string) bool {
 // that may return several values), the call is wrapped in a func literal
 // with a recovering defer instead, so its arguments are evaluated in the new
 // goroutine.
-func goEdits(p *prepared, g *ast.GoStmt, tmp string) []edit {
+func goEdits(p *prepared, g *ast.GoStmt, tmp, params, args string) []edit {
 	call := g.Call
 	start, fun := p.cellOff(g.Pos()), p.cellOff(call.Fun.Pos())
 	wrap := call.Ellipsis.IsValid()
@@ -903,15 +908,27 @@ func goEdits(p *prepared, g *ast.GoStmt, tmp string) []edit {
 		// The interpreter shares the variables a func literal captures
 		// with the loop iterations that follow unless the literal is a
 		// value first: { tmp := func(...) {...}; _ferryrt.Go(tmp, ARGS) }.
+		// The loop variables it captures are given as arguments (params,
+		// args), as the interpreter may read them after the next iteration
+		// changed them.
 		sep := ", "
 		if len(call.Args) == 0 {
 			sep = ""
 		}
-		return []edit{
+		eds := []edit{
 			{start, fun, "{ " + tmp + " := "},
-			{p.cellOff(call.Fun.End()), lparen + 1, "; _ferryrt.Go(" + tmp + sep},
+			{p.cellOff(call.Fun.End()), lparen + 1, "; _ferryrt.Go(" + tmp + map[bool]string{true: ", " + args, false: ""}[args != ""] + sep},
 			{p.cellOff(call.End()), p.cellOff(call.End()), " }"},
 		}
+		if params != "" {
+			fl := call.Fun.(*ast.FuncLit)
+			open := p.cellOff(fl.Type.Params.Opening) + 1
+			if fl.Type.Params.NumFields() > 0 {
+				params += ", "
+			}
+			eds = append(eds, edit{open, open, params})
+		}
+		return eds
 	}
 	if len(call.Args) == 0 {
 		return []edit{{start, fun, "_ferryrt.Go("}, {lparen, p.cellOff(call.Rparen) + 1, ")"}}
