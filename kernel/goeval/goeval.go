@@ -8,7 +8,6 @@ import (
 	"go/token"
 	"io"
 	"log"
-	"os"
 	"path"
 	"reflect"
 	"sort"
@@ -76,6 +75,7 @@ type Evaluator struct {
 	sess         *session                 // the session as the type checker sees it
 	native       map[string]*nativeDecls  // names declared by compiled chunks
 	stdio        []*stdio                 // captured descriptors (CaptureStdio)
+	compiled     atomic.Bool              // a plugin was loaded: its output may be pending
 	imp          *pkgImporter             // packages for the type checker
 	// line is the encoded cell line (see encodeLine) of the top-level
 	// statement running, set by _ferryrt.Line, so that a run-time panic,
@@ -208,8 +208,10 @@ func New(opts Options) (*Evaluator, error) {
 		if err := e.captureStdio(); err != nil {
 			log.Printf("goeval: standard output of compiled code not captured: %v", err)
 		} else {
-			// Interpreted output takes the same pipe, to keep the order.
-			stdout = os.Stdout
+			// Interpreted output goes straight to the stream (a widget's
+			// callback prints into the output capturing it), after what
+			// compiled code wrote before it.
+			stdout = &orderedWriter{w: opts.Stdout, e: e}
 		}
 	}
 	e.interp = interp.New(interp.Options{
@@ -631,3 +633,19 @@ func (e *Evaluator) compile(src string) (prog *interp.Program, err error) {
 type internalError struct{ v any }
 
 func (ie internalError) Error() string { return fmt.Sprint(ie.v) }
+
+// orderedWriter writes interpreted output to the cell's stream after what
+// compiled code wrote to the captured descriptors before it.
+type orderedWriter struct {
+	w io.Writer
+	e *Evaluator
+}
+
+func (o *orderedWriter) Write(p []byte) (int, error) {
+	if o.e.compiled.Load() {
+		for _, s := range o.e.stdio {
+			s.sync()
+		}
+	}
+	return o.w.Write(p)
+}

@@ -139,6 +139,7 @@ func (e *Evaluator) compileChunk(ctx context.Context, p *prepared, code string, 
 	if err := e.interp.Use(interp.Exports(out)); err != nil {
 		return "", err
 	}
+	e.compiled.Store(true)
 	for k := range out {
 		e.pkgKeys[ipath] = k
 	}
