@@ -300,10 +300,17 @@ def read_limitations(path=LIMITATIONS):
 # into limitations.txt's comments by --conformance-update for new entries;
 # only the error's first line is matched.
 README_LINES = [
-    (r"range over a function iterator", "Range over function iterators (Go 1.23 \"for x := range seq\") is not supported"),
-    (r"TypeRedefinition", "A type cannot be redefined with a different definition in the same session"),
-    (r"\b(min|max)\b.*(type|argument)", "min and max are generic functions over ordered types"),
-    (r"re-bound|rebind", "a package name cannot be re-bound"),
+    (r"range over a function iterator", "Range over function iterators (Go 1.23) works in compiled declarations"),
+    (r"is a generic (function|type) compiled in an earlier cell",
+     "A generic function or type compiled in a cell cannot be instantiated by interpreted statements"),
+    (r"undefined selector|has no symbol|does not implement cmp\.Ordered",
+     "The generic functions and types of the standard library"),
+    (r"recovers panics|recover in interpreted code|defer at the top level",
+     "defer at the top level of a cell and recover in interpreted code are refused"),
+    (r"TypeRedefinition", "In interpreted code a type cannot be redefined with a different definition"),
+    (r"re-bound|rebind", "A package name cannot be re-bound"),
+    (r"yaegi|nil type|variable definition loop|reflect|undefined type for|too many arguments|cannot use type func|errors: \*target|captures the loop variable|CFG",
+     "Interpreted statements may fail with"),
 ]
 
 

@@ -108,3 +108,13 @@ def test_checked_in_limitations_parse():
         assert mode in cf.MODES
         assert lim.substring
     assert os.path.exists(cf.LIMITATIONS)
+
+
+def test_limitations_are_in_the_readme():
+    """Each listed failure names a README "Known limitations" entry."""
+    readme = open(os.path.join(cf.HERE, "..", "..", "README.md")).read()
+    section = readme[readme.index("## Known limitations"):]
+    section = " ".join(section[: section.index("\n## ", 4)].split())
+    for entry in cf.read_limitations(cf.LIMITATIONS).values():
+        line = " ".join(entry.comment.split())
+        assert line in section, f"{entry}: {line!r} is not in README Known limitations"
