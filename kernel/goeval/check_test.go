@@ -71,6 +71,9 @@ func TestInterpreterFixes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if raceEnabled && strings.HasPrefix(tt.name, "go ") {
+				t.Skip("interpreted goroutines race inside yaegi; run without -race by make go-test")
+			}
 			te := newEval(t)
 			te.mustEval(t, `import "fmt"`)
 			_, err := te.eval(t, tt.cell)
