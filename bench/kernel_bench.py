@@ -261,6 +261,14 @@ def install_ferry_spec(binary, pfx, tmp):
     spec.setdefault("env", {}).update({"HOME": home, "XDG_DATA_HOME": os.path.join(home, "data"),
                                        "XDG_STATE_HOME": os.path.join(home, "state"),
                                        "XDG_CACHE_HOME": os.path.join(home, "cache")})
+    # The kernel runs the go command (type checks, compiled cells): the
+    # machine's Go caches, as a user's kernel has them.
+    try:
+        out = subprocess.run(["go", "env", "-json", "GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY"],
+                             check=True, capture_output=True, text=True).stdout
+        spec["env"].update({k: v for k, v in json.loads(out).items() if v})
+    except (OSError, subprocess.CalledProcessError):
+        pass
     with open(spec_file, "w") as f:
         json.dump(spec, f)
 
