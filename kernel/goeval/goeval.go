@@ -327,8 +327,12 @@ func (e *Evaluator) Eval(ctx context.Context, code string) (*kernel.Bundle, erro
 	e.cellID++
 	id := e.cellID
 	defer func() {
-		for _, s := range e.stdio {
-			s.sync()
+		// Only compiled code of the session (cells, modules) writes to
+		// the captured descriptors; the kernel's packages print nothing.
+		if e.compiled.Load() {
+			for _, s := range e.stdio {
+				s.sync()
+			}
 		}
 	}()
 	e.shown = nil

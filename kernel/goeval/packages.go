@@ -57,6 +57,7 @@ func (e *Evaluator) loadImports(ctx context.Context, cellID int, code string, ch
 		}
 		return e.staticError(cellID, code, at[paths[0]], "ImportError", err.Error())
 	}
+	e.compiled.Store(true) // its code writes to the process's descriptors
 	if err := e.interp.Use(ex); err != nil {
 		return fmt.Errorf("goeval: using symbols: %w", err)
 	}
