@@ -406,54 +406,23 @@ func (e *Evaluator) goTypeText(t types.Type, pkg *types.Package) (string, bool) 
 		}
 		return a
 	}
-	var walk func(t types.Type)
-	seen := map[types.Type]bool{}
-	walk = func(t types.Type) {
-		if seen[t] {
-			return
-		}
-		seen[t] = true
+	walkTypes(t, func(t types.Type) {
 		switch t := t.(type) {
 		case *types.Named:
 			if obj := t.Obj(); obj.Pkg() != nil && obj.Parent() != obj.Pkg().Scope() {
 				ok = false
-			}
-			if t.TypeArgs() != nil {
-				for i := range t.TypeArgs().Len() {
-					walk(t.TypeArgs().At(i))
-				}
-			}
-		case *types.Pointer:
-			walk(t.Elem())
-		case *types.Slice:
-			walk(t.Elem())
-		case *types.Array:
-			walk(t.Elem())
-		case *types.Map:
-			walk(t.Key())
-			walk(t.Elem())
-		case *types.Chan:
-			walk(t.Elem())
-		case *types.Signature:
-			for i := range t.Params().Len() {
-				walk(t.Params().At(i).Type())
-			}
-			for i := range t.Results().Len() {
-				walk(t.Results().At(i).Type())
 			}
 		case *types.Struct:
 			for i := range t.NumFields() {
 				if !t.Field(i).Exported() && t.Field(i).Pkg() != pkg {
 					ok = false // unexported field of another package
 				}
-				walk(t.Field(i).Type())
 			}
 		case *types.Interface:
 			for i := range t.NumMethods() {
 				if !t.Method(i).Exported() && t.Method(i).Pkg() != pkg {
 					ok = false
 				}
-				walk(t.Method(i).Type())
 			}
 		case *types.TypeParam, *types.Tuple:
 			ok = false
@@ -462,8 +431,7 @@ func (e *Evaluator) goTypeText(t types.Type, pkg *types.Package) (string, bool) 
 				ok = false
 			}
 		}
-	}
-	walk(t)
+	})
 	if !ok {
 		return "", false
 	}
@@ -503,4 +471,54 @@ func (e *Evaluator) constText(name string, obj *types.Const, pkg *types.Package)
 		return "", false
 	}
 	return name + " " + tt + " = " + val, true
+}
+
+// walkTypes calls visit for t and, once each, for the types it is made of:
+// elements, keys, fields, parameters, results, methods and type arguments
+// (not the underlying types of named types).
+func walkTypes(t types.Type, visit func(types.Type)) {
+	seen := map[types.Type]bool{}
+	var walk func(t types.Type)
+	walk = func(t types.Type) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		visit(t)
+		switch t := t.(type) {
+		case *types.Named:
+			if t.TypeArgs() != nil {
+				for i := range t.TypeArgs().Len() {
+					walk(t.TypeArgs().At(i))
+				}
+			}
+		case *types.Pointer:
+			walk(t.Elem())
+		case *types.Slice:
+			walk(t.Elem())
+		case *types.Array:
+			walk(t.Elem())
+		case *types.Map:
+			walk(t.Key())
+			walk(t.Elem())
+		case *types.Chan:
+			walk(t.Elem())
+		case *types.Signature:
+			for i := range t.Params().Len() {
+				walk(t.Params().At(i).Type())
+			}
+			for i := range t.Results().Len() {
+				walk(t.Results().At(i).Type())
+			}
+		case *types.Struct:
+			for i := range t.NumFields() {
+				walk(t.Field(i).Type())
+			}
+		case *types.Interface:
+			for i := range t.NumMethods() {
+				walk(t.Method(i).Type())
+			}
+		}
+	}
+	walk(t)
 }

@@ -186,27 +186,11 @@ func isBlank(x ast.Expr) bool {
 // goTypeText writes it: no type of a compiled cell in it.
 func (e *Evaluator) interpNameable(t types.Type, pkg *types.Package) bool {
 	ok := true
-	var walk func(t types.Type)
-	walk = func(t types.Type) {
-		switch t := t.(type) {
-		case *types.Named:
-			if t.Obj().Pkg() == pkg && e.native[t.Obj().Name()] != nil {
-				ok = false
-			}
-		case *types.Pointer:
-			walk(t.Elem())
-		case *types.Slice:
-			walk(t.Elem())
-		case *types.Array:
-			walk(t.Elem())
-		case *types.Map:
-			walk(t.Key())
-			walk(t.Elem())
-		case *types.Chan:
-			walk(t.Elem())
+	walkTypes(t, func(t types.Type) {
+		if n, isNamed := t.(*types.Named); isNamed && n.Obj().Pkg() == pkg && e.native[n.Obj().Name()] != nil {
+			ok = false
 		}
-	}
-	walk(t)
+	})
 	return ok
 }
 
