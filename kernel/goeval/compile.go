@@ -14,9 +14,11 @@ import (
 	"plugin"
 	"reflect"
 	"runtime"
-	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
+
+	"github.com/ferryml/ferry/kernel/gomod"
 )
 
 // A declaration chunk whose functions, methods and types need nothing of
@@ -64,30 +66,14 @@ func newCompiler() (*compiler, error) {
 	if v := strings.TrimSpace(string(out)); v != runtime.Version() {
 		return nil, fmt.Errorf("the go command is %s, the kernel was built with %s", v, runtime.Version())
 	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return nil, errors.New("no build information in the kernel binary")
+	flags, env, err := gomod.PluginBuild()
+	if err != nil {
+		return nil, err
 	}
-	c := &compiler{gocmd: gocmd, env: []string{"GOFLAGS=", "GOWORK=off", "GO111MODULE=on", "GOTOOLCHAIN=local"}}
-	cgo := false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "-race", "-msan", "-asan", "-trimpath":
-			if s.Value == "true" {
-				c.flags = append(c.flags, s.Key)
-			}
-		case "-tags":
-			c.flags = append(c.flags, "-tags="+s.Value)
-		case "CGO_ENABLED":
-			cgo = s.Value == "1"
-			c.env = append(c.env, s.Key+"="+s.Value)
-		case "GOAMD64", "GOARM64", "GOARM", "GO386":
-			c.env = append(c.env, s.Key+"="+s.Value)
-		}
-	}
-	if !cgo {
+	if !slices.Contains(env, "CGO_ENABLED=1") {
 		return nil, errors.New("the kernel was built without cgo, which Go plugins need")
 	}
+	c := &compiler{gocmd: gocmd, flags: flags, env: append([]string{"GOFLAGS=", "GOWORK=off", "GO111MODULE=on", "GOTOOLCHAIN=local"}, env...)}
 	base, err := os.UserCacheDir()
 	if err != nil {
 		base = os.TempDir()

@@ -153,3 +153,18 @@ func hasPrefix(list []string, p string) bool {
 	}
 	return false
 }
+
+// PluginBuild returns the go build flags and environment (NAME=value) a
+// plugin loaded by this process must be built with: the process's own
+// build settings, as its build information records them.
+func PluginBuild() (flags, env []string, err error) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil, nil, fmt.Errorf("gomod: the kernel has no build information (built without module support)")
+	}
+	h, err := hostBuild(bi)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h.flags, h.env, nil
+}
