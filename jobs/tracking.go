@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/storage"
 )
 
@@ -20,6 +19,11 @@ const (
 	TagJobKind    = "ferry.job.kind"
 	TagJobBackend = "ferry.job.backend"
 )
+
+// LabelParentRun, a label of a job's spec, makes the job's tracking run a
+// child of the run it names (in the job's experiment): a tuning trial's run
+// under its study's.
+const LabelParentRun = "ferry.parent-run"
 
 // TrackerTimeout bounds each call a backend makes to the tracking store on
 // a job's behalf.
@@ -62,24 +66,15 @@ type RunInfo struct {
 // job.replicas.ROLE, job.command). It returns the run's id; on an error
 // no run is left behind.
 func CreateRun(ctx context.Context, tr storage.Tracker, spec *Spec, info RunInfo) (string, error) {
-	expID := storage.DefaultExperimentID
-	if spec.Experiment != "" {
-		exp, err := tr.GetExperimentByName(ctx, spec.Experiment)
-		if ferry.IsNotFound(err) {
-			exp, err = tr.CreateExperiment(ctx, spec.Experiment, "", nil)
-			if ferry.ErrorCode(err) == ferry.AlreadyExists { // created meanwhile
-				exp, err = tr.GetExperimentByName(ctx, spec.Experiment)
-			}
-		}
-		if err != nil {
-			return "", fmt.Errorf("jobs: tracking experiment %q of job %s: %w", spec.Experiment, spec.Name, err)
-		}
-		expID = exp.ID
+	expID, err := storage.EnsureExperiment(ctx, tr, spec.Experiment)
+	if err != nil {
+		return "", fmt.Errorf("jobs: tracking experiment %q of job %s: %w", spec.Experiment, spec.Name, err)
 	}
 	tags := maps.Clone(spec.Labels)
 	if tags == nil {
 		tags = map[string]string{}
 	}
+	delete(tags, LabelParentRun)
 	tags[TagJobName] = spec.Name
 	tags[TagJobKind] = string(spec.Kind)
 	tags[TagJobBackend] = info.Backend
@@ -93,6 +88,7 @@ func CreateRun(ctx context.Context, tr storage.Tracker, spec *Spec, info RunInfo
 	run, err := tr.CreateRun(ctx, storage.RunSpec{
 		ExperimentID:   expID,
 		Name:           spec.Name,
+		ParentRunID:    spec.Labels[LabelParentRun],
 		SourceNotebook: spec.Labels["ferry.notebook"],
 		Tags:           tags,
 		StartTime:      start,

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"time"
+
+	"github.com/ferryml/ferry"
 )
 
 // The tracking store records experiments, their runs, and each run's
@@ -233,4 +235,24 @@ type Tracker interface {
 	SearchRuns(ctx context.Context, req SearchRunsRequest) ([]Run, string, error)
 
 	Close() error
+}
+
+// EnsureExperiment returns the id of the experiment named name, creating
+// it when missing (another creator's race included); "" names the Default
+// experiment.
+func EnsureExperiment(ctx context.Context, tr Tracker, name string) (string, error) {
+	if name == "" {
+		return DefaultExperimentID, nil
+	}
+	exp, err := tr.GetExperimentByName(ctx, name)
+	if ferry.IsNotFound(err) {
+		exp, err = tr.CreateExperiment(ctx, name, "", nil)
+		if ferry.ErrorCode(err) == ferry.AlreadyExists { // created meanwhile
+			exp, err = tr.GetExperimentByName(ctx, name)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return exp.ID, nil
 }
