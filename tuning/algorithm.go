@@ -68,6 +68,8 @@ type Request struct {
 	// History holds every trial of the study so far, oldest first,
 	// unfinished ones included (their points are taken: an algorithm must
 	// not suggest them again, and a batch should spread around them).
+	// History only grows: History[i] is always the study's (i+1)-th trial,
+	// so an index is a stable reference to a trial (Hyperband's parent).
 	History []Observation
 	// N is how many suggestions to return.
 	N int
@@ -85,8 +87,10 @@ type Suggestion struct {
 }
 
 // Suggester is a search algorithm. It returns at most req.N suggestions;
-// fewer (none included) means it has no more to give: the grid is done, or
-// every Hyperband bracket is. Suggestions are points of req.Space (each
+// fewer (none included) means it has no more to give now: the grid is
+// done, or a Hyperband rung waits for its running trials. A runner that
+// gets none while no trial of the study is unfinished ends the study (the
+// search space is exhausted). Suggestions are points of req.Space (each
 // value one the parameter can take). Suggest must be safe for concurrent
 // use.
 type Suggester interface {

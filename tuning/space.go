@@ -487,3 +487,49 @@ func (s Space) Key(p Point) string {
 	}
 	return b.String()
 }
+
+// ParseParam parses a parameter written as NAME=TYPE:SPEC, the syntax of
+// %%tune and `ferry tune`:
+//
+//	lr=double:0.0001:0.1:log     a double in [0.0001, 0.1] on a log scale
+//	depth=int:2:10               an int in [2, 10]
+//	trees=int:50:500:50          an int in [50, 500] by 50 (a 4th field :log for a log scale)
+//	booster=categorical:gbtree,dart
+//	batch=discrete:16,32,64
+//
+// The result is validated.
+func ParseParam(s string) (Param, error) {
+	name, rest, ok := strings.Cut(s, "=")
+	typ, spec, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 || name == "" {
+		return Param{}, ferry.Errorf(ferry.Invalid, "tuning: parameter %q: write NAME=TYPE:SPEC, e.g. lr=double:0.0001:0.1:log, depth=int:2:10, booster=categorical:gbtree,dart", s)
+	}
+	p := Param{Name: strings.TrimSpace(name), Type: ParamType(strings.ToLower(strings.TrimSpace(typ)))}
+	switch p.Type {
+	case Double, Int:
+		fields := strings.Split(spec, ":")
+		if n := len(fields); n > 0 && strings.EqualFold(fields[n-1], "log") {
+			p.Distribution = LogUniform
+			fields = fields[:n-1]
+		}
+		if len(fields) < 2 || len(fields) > 3 {
+			return Param{}, ferry.Errorf(ferry.Invalid, "tuning: parameter %q: a %s takes MIN:MAX[:STEP][:log], e.g. %s=%s:1:10", s, p.Type, p.Name, p.Type)
+		}
+		var nums [3]float64
+		for i, f := range fields {
+			x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil {
+				return Param{}, ferry.Errorf(ferry.Invalid, "tuning: parameter %q: %q is not a number", s, f)
+			}
+			nums[i] = x
+		}
+		p.Min, p.Max, p.Step = nums[0], nums[1], nums[2]
+	case Categorical, Discrete:
+		for v := range strings.SplitSeq(spec, ",") {
+			p.Values = append(p.Values, strings.TrimSpace(v))
+		}
+	default:
+		return Param{}, ferry.Errorf(ferry.Invalid, "tuning: parameter %q: unknown type %q: use double, int, categorical or discrete", s, typ)
+	}
+	return p, p.Validate()
+}

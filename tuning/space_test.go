@@ -3,6 +3,7 @@ package tuning_test
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -141,4 +142,60 @@ func TestReader(t *testing.T) {
 	if err := r.Finish(); err == nil || !strings.Contains(err.Error(), `unknown setting "nope"`) {
 		t.Errorf("Finish() = %v, want unknown setting", err)
 	}
+}
+
+func TestParseParam(t *testing.T) {
+	tests := []struct {
+		in   string
+		want tuning.Param
+		err  string
+	}{
+		{"lr=double:0.0001:0.1:log", tuning.Float("lr", 0.0001, 0.1).Log(), ""},
+		{"depth=int:2:10", tuning.IntRange("depth", 2, 10), ""},
+		{"trees=int:50:500:50", tuning.IntRange("trees", 50, 500).By(50), ""},
+		{"booster=categorical:gbtree, dart", tuning.Choice("booster", "gbtree", "dart"), ""},
+		{"batch=discrete:16,32,64", tuning.Param{Name: "batch", Type: tuning.Discrete, Values: []string{"16", "32", "64"}}, ""},
+		{"lr=double:0.1:0.0001", tuning.Param{}, "inverted"},
+		{"lr=double:0.1", tuning.Param{}, "MIN:MAX"},
+		{"lr=float:0:1", tuning.Param{}, "unknown type"},
+		{"lr", tuning.Param{}, "NAME=TYPE:SPEC"},
+		{"lr=double:a:1", tuning.Param{}, "not a number"},
+	}
+	for _, tt := range tests {
+		got, err := tuning.ParseParam(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseParam(%q) error = %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseParam(%q): %v", tt.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseParam(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzParseParam(f *testing.F) {
+	for _, s := range []string{"lr=double:0.0001:0.1:log", "depth=int:2:10:2", "b=categorical:a,b", "n=discrete:1,2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := tuning.ParseParam(s)
+		if err != nil {
+			return
+		}
+		// A parsed parameter is valid and maps the cube into itself.
+		if err := p.Validate(); err != nil {
+			t.Fatalf("ParseParam(%q) = %+v, which is invalid: %v", s, p, err)
+		}
+		for _, u := range []float64{0, 0.3, 1} {
+			if _, err := p.Parse(p.Format(p.FromUnit(u))); err != nil {
+				t.Fatalf("ParseParam(%q): value at %v does not parse back: %v", s, u, err)
+			}
+		}
+	})
 }

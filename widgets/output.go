@@ -162,3 +162,14 @@ func treeOf(m *Model) []*Model {
 
 // String summarizes an Output.
 func (o *Output) String() string { return fmt.Sprintf("Output(%d outputs)", len(o.Outputs())) }
+
+// Replace shows vs in the output area instead of what it showed, each
+// rendered as display.Display renders it (a chart that is redrawn).
+func (o *Output) Replace(vs ...any) {
+	outs := make([]any, 0, len(vs))
+	for _, v := range vs {
+		data, md := display.MIMEBundle(v)
+		outs = append(outs, map[string]any{"output_type": "display_data", "data": data, "metadata": md})
+	}
+	o.Set("outputs", outs)
+}

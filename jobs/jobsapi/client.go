@@ -1,10 +1,7 @@
 package jobsapi
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -102,38 +99,7 @@ func (c *Client) Watch(ctx context.Context, name string) (<-chan jobs.Event, err
 	if name != "" {
 		path = "jobs/" + esc(name) + "/watch"
 	}
-	req, err := c.api.NewRequest(ctx, "GET", path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/x-ndjson")
-	resp, err := c.api.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	ch := make(chan jobs.Event)
-	go func() {
-		defer close(ch)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), 64<<20)
-		for sc.Scan() {
-			line := bytes.TrimSpace(sc.Bytes())
-			if len(line) == 0 {
-				continue
-			}
-			var ev jobs.Event
-			if err := json.Unmarshal(line, &ev); err != nil {
-				return
-			}
-			select {
-			case ch <- ev:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return ch, nil
+	return controlplane.Watch[jobs.Event](ctx, c.api, path)
 }
 
 // Logs returns the output of one replica, streamed from the server; with

@@ -3,7 +3,6 @@ package jobsapi
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -306,33 +305,7 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request, name string, o j
 	if err != nil {
 		return err
 	}
-	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
-	if sse {
-		w.Header().Set("Content-Type", "text/event-stream")
-	} else {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	_ = rc.Flush()
-	for ev := range ch {
-		if !o.Matches(&ev.Job) || (ev.Type != jobs.Deleted && !HasStatus(&ev.Job, statuses)) {
-			continue
-		}
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("jobs API: encode event: %w", err)
-		}
-		if sse {
-			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, b)
-		} else {
-			_, err = fmt.Fprintf(w, "%s\n", b)
-		}
-		if err != nil {
-			return nil // the client went away; returning ends r's context and the watch
-		}
-		_ = rc.Flush()
-	}
-	return nil
+	return controlplane.Stream(w, r, ch, func(ev jobs.Event) (string, bool) {
+		return string(ev.Type), o.Matches(&ev.Job) && (ev.Type == jobs.Deleted || HasStatus(&ev.Job, statuses))
+	})
 }
