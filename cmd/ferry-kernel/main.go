@@ -36,6 +36,8 @@ import (
 	"github.com/ferryml/ferry/magics/runs"
 	"github.com/ferryml/ferry/magics/sqlmagic"
 	"github.com/ferryml/ferry/magics/train"
+	"github.com/ferryml/ferry/magics/tune"
+	"github.com/ferryml/ferry/tuning/tuningclient"
 	"github.com/ferryml/ferry/widgets"
 	"github.com/ferryml/ferry/wire"
 )
@@ -132,6 +134,9 @@ func kernelMagics() *magics.Registry {
 	reg := magics.NewRegistry()
 	runs.Register(reg, nil)
 	train.Register(reg, train.Options{})
+	tune.Register(reg, tune.Options{})
+	// An Optimize in a Go cell shows the same dashboard as %%tune.
+	tuningclient.NewSink = tune.NewSink
 	return reg
 }
 

@@ -27,6 +27,9 @@ import (
 	"github.com/ferryml/ferry/notebookd/terminals"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/storage/trackingapi"
+	"github.com/ferryml/ferry/tuning/algorithms"
+	"github.com/ferryml/ferry/tuning/runner"
+	"github.com/ferryml/ferry/tuning/tuningapi"
 )
 
 // labOptions are the flags of `ferry lab`.
@@ -260,9 +263,19 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 	}
 	defer jb.Close()
 	go func() { <-ctx.Done(); jb.Close() }() // ends watches and followed logs, so shutdown need not wait for them
+	// Studies: Ferry's runner, whose trials are jobs of that backend (or
+	// asked for by kernels); closed before the jobs backend.
+	tuner, err := runner.Open(ctx, runner.Options{Dir: filepath.Join(o.dataDir, "studies"), Jobs: jb, Tracker: tr,
+		Suggesters: algorithms.New, Stoppers: algorithms.NewEarlyStopper, Logger: log.With("component", "tuning")})
+	if err != nil {
+		_ = km.Close(context.Background())
+		return fmt.Errorf("lab: tuning: %w", err)
+	}
+	defer tuner.Close()
 	cfg.Control = controlplane.NewRegistry(log.With("component", "control-plane"),
 		trackingapi.NewHandler(tr, tracking.OpenStore, log.With("component", "tracking-api")).Service(),
-		jobsapi.NewHandler(jb, backendName, log.With("component", "jobs-api")).Service())
+		jobsapi.NewHandler(jb, backendName, log.With("component", "jobs-api")).Service(),
+		tuningapi.NewHandler(tuner, log.With("component", "tuning-api")).Service())
 	var tm *terminals.Manager
 	cfg.OnListen = func(l notebookd.Listening) {
 		env := controlplane.Endpoint{URL: l.APIURL, Token: l.APIToken}.Environ()

@@ -2,7 +2,8 @@
 // packages Ferry's Go kernel offers to cells beyond the standard library:
 // Ferry's root package (errors and their codes), widgets and display,
 // storage (contracts), storage/data
-// (DuckDB tables) and storage/tracking, Apache Arrow (arrow, arrow/array,
+// (DuckDB tables) and storage/tracking, tuning (studies: search spaces,
+// objectives) and tuning/tuningclient (Open and Optimize), Apache Arrow (arrow, arrow/array,
 // arrow/memory) and gonum (mat, stat, floats).
 //
 // yaegi extract leaves out generic functions and types (for example
@@ -19,6 +20,8 @@ import "reflect"
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage/data
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/storage/tracking
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/tuning
+//go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/ferryml/ferry/tuning/tuningclient
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/apache/arrow-go/v18/arrow
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/apache/arrow-go/v18/arrow/array
 //go:generate go run github.com/traefik/yaegi/cmd/yaegi@v0.16.1 extract github.com/apache/arrow-go/v18/arrow/memory
