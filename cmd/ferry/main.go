@@ -40,6 +40,8 @@ Commands:
   runs list|show|compare|experiments   tracked runs (ferry runs --help)
   jobs list|show|logs|cancel|delete|submit
                                         training jobs (ferry jobs --help)
+  tune list|show|watch|stop|resume|delete|create
+                                        hyperparameter studies (ferry tune --help)
   version                               print the version
 `
 
@@ -64,6 +66,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRuns(ctx, args[1:], stdout, stderr)
 	case "jobs":
 		return runJobs(ctx, args[1:], stdout, stderr)
+	case "tune":
+		return runTune(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "ferry", version)
 		return nil
