@@ -150,7 +150,7 @@ func (s *Server) GetSuggestions(ctx context.Context, req *pb.GetSuggestionsReque
 		return nil, grpcError(err)
 	}
 	if len(sugs) < n {
-		return nil, status.Errorf(codes.OutOfRange, "tuning: katib: algorithm %s has %d more trials to suggest, %d asked for: it has covered its search space (lower maxTrialCount, or widen the space)", name, len(sugs), n)
+		return nil, status.Errorf(codes.OutOfRange, "tuning: katib: algorithm %s has %d more trials to suggest, %d asked for: it has no more to give (a grid or Hyperband that is done): lower maxTrialCount or parallelTrialCount, or widen the search space", name, len(sugs), n)
 	}
 	reply := &pb.GetSuggestionsReply{}
 	for _, sug := range sugs[:n] {

@@ -399,7 +399,7 @@ func TestGetSuggestionsErrors(t *testing.T) {
 		}}}, codes.InvalidArgument, `trial "old"`},
 		{"grid exhausted", &pb.GetSuggestionsRequest{CurrentRequestNumber: 2, Experiment: grid,
 			Trials: asTrials(&pb.GetSuggestionsReply{ParameterAssignments: all.GetParameterAssignments()[:11]}, 0, pb.TrialStatus_SUCCEEDED, func(int) float64 { return 1 })},
-			codes.OutOfRange, "has 1 more trials to suggest, 2 asked for"},
+			codes.OutOfRange, "has 1 more trials to suggest, 2 asked for: it has no more to give"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
