@@ -42,9 +42,11 @@
 //     finished trials are read from it, as medianstop does.
 //   - SetTrialStatus: Katib's medianstop patches the Trial resource to
 //     EarlyStopped. The server has no cluster access of its own: it calls
-//     Server.OnEarlyStopped when set, else logs and records the trial and
-//     succeeds (Katib's metrics collector exits with an error when the
-//     call fails, after it has already stopped the training).
+//     Server.OnEarlyStopped when set (katibkube.MarkEarlyStopped does what
+//     medianstop does), else logs and records the trial and succeeds
+//     (Katib's metrics collector exits with an error when the call fails,
+//     after it has already stopped the training; the Trial then keeps the
+//     condition its job gives it).
 //
 // Serve runs both services and the gRPC health service on a listener
 // until its context ends.

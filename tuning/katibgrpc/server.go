@@ -52,8 +52,9 @@ type Server struct {
 	Logger *slog.Logger
 	// OnEarlyStopped is called by SetTrialStatus with the name of a trial
 	// Katib's metrics collector has stopped, to mark the Trial resource
-	// EarlyStopped as Katib's medianstop service does. Nil: the call is
-	// logged and recorded (EarlyStopped), and succeeds.
+	// EarlyStopped as Katib's medianstop service does
+	// (katibkube.MarkEarlyStopped). Nil: the call is logged and recorded
+	// (see EarlyStopped), and succeeds.
 	OnEarlyStopped func(ctx context.Context, trial string) error
 	// ShutdownTimeout bounds the graceful stop of Serve; then the calls
 	// still running are cancelled. Default 10s.
