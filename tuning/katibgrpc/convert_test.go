@@ -1,9 +1,15 @@
 package katibgrpc
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/tuning"
@@ -301,4 +307,30 @@ func parse(t *testing.T, s string) float64 {
 		t.Fatalf("%q is not a number", s)
 	}
 	return x
+}
+
+func TestGRPCError(t *testing.T) {
+	tests := []struct {
+		err  error
+		want codes.Code
+	}{
+		{ferry.Errorf(ferry.Invalid, "x"), codes.InvalidArgument},
+		{ferry.Errorf(ferry.NotFound, "x"), codes.NotFound},
+		{ferry.Errorf(ferry.AlreadyExists, "x"), codes.AlreadyExists},
+		{ferry.Errorf(ferry.Unavailable, "x: %w", status.Error(codes.NotFound, "no log")), codes.Unavailable},
+		{ferry.Errorf(ferry.NotSupported, "x"), codes.FailedPrecondition},
+		{ferry.Errorf(ferry.Internal, "x"), codes.Internal},
+		{errors.New("x"), codes.Internal},
+		{fmt.Errorf("x: %w", context.Canceled), codes.Canceled},
+		{context.DeadlineExceeded, codes.DeadlineExceeded},
+		{status.Error(codes.PermissionDenied, "x"), codes.PermissionDenied},
+	}
+	for _, tt := range tests {
+		if got := status.Code(grpcError(tt.err)); got != tt.want {
+			t.Errorf("grpcError(%v) code = %s, want %s", tt.err, got, tt.want)
+		}
+		if got := status.Convert(grpcError(tt.err)).Message(); got != tt.err.Error() && status.Code(tt.err) == codes.Unknown {
+			t.Errorf("grpcError(%v) message = %q, want the error's", tt.err, got)
+		}
+	}
 }

@@ -375,16 +375,20 @@ func (s *Server) stopper(experiment string, es *pb.EarlyStoppingSpec) (tuning.Ea
 	return s.stoppers(es.GetAlgorithmName(), settings)
 }
 
-// grpcError maps an error to a gRPC status by its ferry.Code.
+// grpcError maps an error to a gRPC status: by its ferry.Code, else its
+// own gRPC status (one from a call the server made), else Internal.
 func grpcError(err error) error {
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	var fe *ferry.Error
+	if !errors.As(err, &fe) {
+		if st, ok := status.FromError(err); ok {
+			return st.Err()
+		}
 	}
 	code := codes.Internal
 	switch ferry.ErrorCode(err) {
