@@ -7,12 +7,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"strings"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	"github.com/ferryml/ferry/controlplane"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/tuning"
+	"github.com/ferryml/ferry/tuning/algorithms"
+	"github.com/ferryml/ferry/tuning/katibgrpc"
+	"github.com/ferryml/ferry/tuning/katibgrpc/katibkube"
 	"github.com/ferryml/ferry/tuning/tuningapi"
 	"github.com/ferryml/ferry/tuning/tuningclient"
 )
@@ -29,6 +38,13 @@ Commands:
   create -f SPEC.json [--wait]
                             start a study (- reads stdin); --wait follows it
                             until it ends and fails when the study failed
+  katib-service [--listen ADDR] [--in-cluster]
+                            serve Ferry's algorithms to a Katib installation
+                            over Katib's gRPC API (Suggestion and EarlyStopping
+                            services, gRPC health): the command of a custom
+                            suggestion (port 6789) or early-stopping (6788)
+                            image in katib-config; --in-cluster marks trials
+                            EarlyStopped with the pod's service account
 
 A spec is the JSON of a study, e.g.
   {"name": "xgb", "objective": {"metric": "rmse", "direction": "minimize"},
@@ -57,6 +73,8 @@ func runTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	specFile := fs.String("f", "", "create: the study spec `file` (JSON; - for stdin)")
 	wait := fs.Bool("wait", false, "create: follow the study until it ends")
 	asJSON := fs.Bool("json", false, "list, show: print JSON")
+	listen := fs.String("listen", ":6789", "katib-service: the `address` to serve gRPC on")
+	inCluster := fs.Bool("in-cluster", false, "katib-service: patch early-stopped Trials through the in-cluster Kubernetes API")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), tuneUsage)
 		fs.PrintDefaults()
@@ -68,6 +86,12 @@ func runTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
+	}
+	if cmd == "katib-service" {
+		if len(pos) > 0 {
+			return fmt.Errorf("tune katib-service: unexpected arguments %q", pos)
+		}
+		return serveKatib(ctx, *listen, *inCluster, stderr)
 	}
 	needName := map[string]bool{"show": true, "watch": true, "stop": true, "resume": true, "delete": true}
 	switch {
@@ -222,4 +246,28 @@ func tuneSession(ctx context.Context, apiURL, token string) (*tuningclient.Sessi
 		closeJobs()
 		ts.Tracker.Close()
 	}, nil
+}
+
+// serveKatib serves Ferry's algorithms over Katib's gRPC API until ctx is
+// done.
+func serveKatib(ctx context.Context, addr string, inCluster bool, stderr io.Writer) error {
+	srv := katibgrpc.NewServer(algorithms.New, algorithms.NewEarlyStopper)
+	srv.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	if inCluster {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return fmt.Errorf("tune katib-service: --in-cluster: %w", err)
+		}
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			return fmt.Errorf("tune katib-service: %w", err)
+		}
+		srv.OnEarlyStopped = katibkube.MarkEarlyStopped(dyn, katibkube.Namespace(), time.Now)
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("tune katib-service: %w", err)
+	}
+	srv.Logger.Info("serving Katib's Suggestion and EarlyStopping services", "addr", lis.Addr().String(), "algorithms", strings.Join(algorithms.Names(), ","))
+	return srv.Serve(ctx, lis)
 }
