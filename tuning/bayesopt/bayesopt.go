@@ -93,6 +93,7 @@ type study struct {
 	rng     *rand.Rand
 	x       [][]float64 // unit-cube points with a loss
 	y       []float64   // their losses, standardised
+	sd      float64     // the losses' standard deviation (1 if constant)
 	pending [][]float64 // unit-cube points without one yet (fantasised)
 }
 
@@ -141,7 +142,7 @@ func (a *BayesOpt) Suggest(ctx context.Context, req tuning.Request) ([]tuning.Su
 			st.pending = append(st.pending, u)
 		}
 	}
-	st.y = standardise(losses)
+	st.y, st.sd = standardise(losses)
 
 	var init *search.SobolSequence
 	var model *model
@@ -184,10 +185,10 @@ func (a *BayesOpt) Suggest(ctx context.Context, req tuning.Request) ([]tuning.Su
 	return out, nil
 }
 
-// standardise returns (y - mean)/sd (sd 1 for a constant y).
-func standardise(y []float64) []float64 {
+// standardise returns (y - mean)/sd and sd (1 for a constant y).
+func standardise(y []float64) ([]float64, float64) {
 	if len(y) == 0 {
-		return nil
+		return nil, 1
 	}
 	var mean, ss float64
 	for _, v := range y {
@@ -205,7 +206,7 @@ func standardise(y []float64) []float64 {
 	for i, v := range y {
 		out[i] = (v - mean) / sd
 	}
-	return out
+	return out, sd
 }
 
 // snap maps u to the unit-cube position of the point it stands for: the
@@ -283,13 +284,13 @@ func (st *study) leftover() []float64 {
 // model is the GP of a study with its fantasised points.
 type model struct {
 	gp   *gp
-	best float64 // the least standardised loss observed
+	best float64 // the least standardised loss observed or fantasised
 }
 
 // maxFitPoints bounds the points the hyperparameters are fitted on (the
 // fit costs O(n³) per step): above it, the best half of them and an even
 // spread of the rest.
-const maxFitPoints = 80
+const maxFitPoints = 64
 
 // fit fits the hyperparameters to the study's losses and returns the
 // posterior with the pending points fantasised.
@@ -300,7 +301,7 @@ func (st *study) fit() *model {
 	}
 	f := newFitter(x, y)
 	n := float64(len(x))
-	evals := int(min(max(6e7/(n*n*n), 30), 150))
+	evals := int(min(max(2e7/(n*n*n), 30), 150))
 	starts := []hyper{defaultHyper(st.d, 0.5, 1e-4), defaultHyper(st.d, 0.15, 1e-2)}
 	h, _ := f.fit(starts, evals)
 	g, ok := newGP(h, st.x, st.y, len(st.x)+len(st.pending)+64)
@@ -345,10 +346,13 @@ func subset(x [][]float64, y []float64, m int) ([][]float64, []float64) {
 }
 
 // fantasise adds u to the model with its posterior mean as its loss (the
-// kriging believer): the next suggestions of a batch move away from it.
+// kriging believer: D. Ginsbourger, R. Le Riche, L. Carraro, "Kriging is
+// well-suited to parallelize optimization", 2010), the incumbent included:
+// the next suggestions of a batch move away from it.
 func (m *model) fantasise(u []float64) {
 	ks := make([]float64, len(m.gp.x))
 	mu, _ := m.gp.predict(u, ks, nil, nil)
+	m.best = min(m.best, mu)
 	if len(m.gp.x) == m.gp.cap || !m.gp.add(u, mu) {
 		return // a point on top of another: nothing to learn
 	}
@@ -376,9 +380,9 @@ func (a *BayesOpt) next(ctx context.Context, st *study, m *model) []float64 {
 	case "LCB":
 		acq = lcb(a.kappa)
 	case "PI":
-		acq = pi(m.best, a.xi)
+		acq = pi(m.best, a.xi/st.sd)
 	default:
-		acq = ei(m.best, a.xi)
+		acq = ei(m.best, a.xi/st.sd)
 	}
 	g := m.gp
 	d := st.d

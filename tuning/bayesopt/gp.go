@@ -23,7 +23,7 @@ type hyper struct {
 const (
 	minLogLen, maxLogLen       = -4.6, 2.3  // 0.01 .. 10
 	minLogSignal, maxLogSignal = -3.0, 3.0  // 0.05 .. 20
-	minLogNoise, maxLogNoise   = -13.8, 0.0 // 1e-6 .. 1
+	minLogNoise, maxLogNoise   = -23.0, 0.0 // 1e-10 .. 1
 	jitter                     = 1e-9
 )
 
