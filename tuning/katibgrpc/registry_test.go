@@ -7,8 +7,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/ferryml/ferry/tuning/katibgrpc/internal/katibpb"
 	"github.com/ferryml/ferry/tuning/algorithms"
+	pb "github.com/ferryml/ferry/tuning/katibgrpc/internal/katibpb"
 )
 
 // registeredCase is the experiment each registered algorithm is driven
