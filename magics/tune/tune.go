@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/display"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/magics"
@@ -46,7 +47,7 @@ const usage = `%%tune --name NAME --objective METRIC [--maximize] --param NAME=T
         [--early-setting KEY=VALUE]... [--trials N] [--parallel N] [--max-failed N]
         [--goal V] [--strategy latest|min|max] [--metric NAME]... [--seed N]
         [--kind KIND] [--workers N] [--gpus N] [--image IMAGE] [--env KEY=VALUE]...
-        [--experiment NAME] [--detach] [-- COMMAND ARGS...]
+        [--experiment NAME] [--detach] [--replace] [-- COMMAND ARGS...]
     tune the cell's training script: each trial is a training job
 %tune list                          the studies
 %tune show NAME                     a study: its trials and charts
@@ -64,6 +65,9 @@ const usage = `%%tune --name NAME --objective METRIC [--maximize] --param NAME=T
 --trials N    trials in all (default 12); --parallel N at once (default 3)
 --early-stopping medianstop   stop trials worse than the median of finished ones
                               (settings min_trials_required, start_step)
+--detach      start the study and return at once (%tune watch NAME)
+--replace     delete the study called --name first, if there is one (its
+              tracking runs stay), so the cell can run again
 
 Each trial writes the cell to train.py and runs
 "/usr/bin/python3 train.py --NAME=VALUE ..." with its values (read them with
@@ -84,7 +88,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 type tuneFlags struct {
 	name, objective, algorithm, early, strategy, kind, image, experiment string
-	maximize, detach                                                     bool
+	maximize, detach, replace                                            bool
 	trials, parallel, maxFailed, workers, gpus                           int
 	seed                                                                 int64
 	goal                                                                 string
@@ -112,6 +116,7 @@ func parse(m *magics.Magic, args string) (*tuneFlags, error) {
 	fs.StringVar(&f.image, "image", "", "")
 	fs.StringVar(&f.experiment, "experiment", "", "")
 	fs.BoolVar(&f.detach, "detach", false, "")
+	fs.BoolVar(&f.replace, "replace", false, "")
 	fs.Var(&f.params, "param", "")
 	fs.Var(&f.settings, "setting", "")
 	fs.Var(&f.earlySettings, "early-setting", "")
@@ -290,7 +295,15 @@ func tuneMagic(o Options) *magics.Magic {
 				}
 			}
 		}
+		if f.replace {
+			if err := s.Backend.Delete(ctx, sp.Name); err != nil && !ferry.IsNotFound(err) {
+				return nil, err
+			}
+		}
 		st, err := s.Backend.Create(ctx, sp)
+		if ferry.ErrorCode(err) == ferry.AlreadyExists {
+			return nil, fmt.Errorf("%w (or add --replace to delete it first)", err)
+		}
 		if err != nil {
 			return nil, err
 		}
