@@ -32,6 +32,9 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 VERSITYGW_VERSION := v1.8.0
 VERSITYGW   := $(TOOLS_DIR)/versitygw-$(VERSITYGW_VERSION)/versitygw
 export FERRY_VERSITYGW ?= $(VERSITYGW)
+PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+PROTOC_GEN_GO_GRPC := $(TOOLS_DIR)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)/protoc-gen-go-grpc
+export FERRY_PROTOC_GEN_GO_GRPC ?= $(PROTOC_GEN_GO_GRPC)
 
 # The Debian python must not see a pyenv/venv's packages.
 PYENV := env -u PYTHONPATH -u PYTHONHOME PYTHONNOUSERSITE=1 PYTHONDONTWRITEBYTECODE=1
@@ -70,8 +73,14 @@ vet:
 staticcheck: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
-tools: $(STATICCHECK) $(VERSITYGW)
+tools: $(STATICCHECK) $(VERSITYGW) $(PROTOC_GEN_GO_GRPC)
 	bash internal/testsrv/build-kube.sh
+
+# The gRPC plugin of protoc that tuning/katibgrpc's generated code comes
+# from (its test regenerates the code and compares; protoc is Debian's).
+$(PROTOC_GEN_GO_GRPC):
+	mkdir -p $(dir $@)
+	GOBIN=$(abspath $(dir $@)) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 
 $(VERSITYGW):
 	mkdir -p $(dir $@)
@@ -107,6 +116,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodePoints$$' -fuzztime=$(FUZZTIME) ./storage/sqldb
 	$(GO) test -run='^$$' -fuzz='^FuzzMetricParser$$' -fuzztime=$(FUZZTIME) ./jobs
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) ./internal/jsonenc
+	$(GO) test -run='^$$' -fuzz='^FuzzParseParam$$' -fuzztime=$(FUZZTIME) ./tuning
 
 # Collects test/kernel and test/conformance (test/pytest.ini's testpaths).
 py-test: build

@@ -143,6 +143,9 @@ func specFile() (string, error) {
 // grpcPlugin finds protoc-gen-go-grpc at the version the files come from.
 func grpcPlugin(ctx context.Context) (string, error) {
 	var candidates []string
+	if p := os.Getenv("FERRY_PROTOC_GEN_GO_GRPC"); p != "" { // make's tools
+		candidates = append(candidates, p)
+	}
 	if p, err := exec.LookPath("protoc-gen-go-grpc"); err == nil {
 		candidates = append(candidates, p)
 	}
