@@ -118,7 +118,8 @@ type Spec struct {
 	Space     Space          `json:"parameters"`
 	Algorithm Algorithm      `json:"algorithm"`
 	Early     *EarlyStopping `json:"earlyStopping,omitempty"`
-	// ParallelTrials is how many trials run at once; default 3.
+	// ParallelTrials is how many trials run at once; default 3 (or
+	// MaxTrials if fewer).
 	ParallelTrials int `json:"parallelTrials,omitempty"`
 	// MaxTrials is how many trials the study runs at most (early-stopped
 	// ones included, failed ones not); default 12.
@@ -145,11 +146,11 @@ const (
 
 // WithDefaults returns s with its zero counts and strategy set.
 func (s Spec) WithDefaults() Spec {
-	if s.ParallelTrials == 0 {
-		s.ParallelTrials = DefaultParallelTrials
-	}
 	if s.MaxTrials == 0 {
 		s.MaxTrials = DefaultMaxTrials
+	}
+	if s.ParallelTrials == 0 {
+		s.ParallelTrials = min(DefaultParallelTrials, s.MaxTrials)
 	}
 	if s.MaxFailedTrials == 0 {
 		s.MaxFailedTrials = DefaultMaxFailedTrials

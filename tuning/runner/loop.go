@@ -190,6 +190,7 @@ func (r *Runner) syncJob(ctx context.Context, e *entry, t *tuning.Trial, rules [
 	if !job.Status.Finished() {
 		if rule, stop := stops(o, t, rules); stop {
 			earlyStop(o, t, rule)
+			r.tagRun(ctx, t)
 			if err := r.opts.Jobs.Cancel(ctx, t.Job); err != nil && !ferry.IsNotFound(err) {
 				r.opts.Logger.Warn("runner: cancel early-stopped trial", "trial", t.Name, "err", err)
 			}
@@ -197,6 +198,7 @@ func (r *Runner) syncJob(ctx context.Context, e *entry, t *tuning.Trial, rules [
 		}
 		return changed
 	}
+	defer r.tagRun(ctx, t)
 	t.Finished = job.Status.CompletionTime
 	if t.Finished.IsZero() {
 		t.Finished = time.Now().UTC()
@@ -499,8 +501,22 @@ func (r *Runner) endRun(ctx context.Context, t *tuning.Trial, status storage.Run
 	if _, err := r.opts.Tracker.UpdateRun(ctx, t.RunID, storage.RunUpdate{Status: status}); err != nil {
 		r.opts.Logger.Warn("runner: end trial run", "trial", t.Name, "err", err)
 	}
-	_ = r.opts.Tracker.SetTag(ctx, t.RunID, storage.Tag{Key: "ferry.trial.state", Value: string(t.State)})
+	r.tagRun(ctx, t)
 }
+
+// tagRun tags a trial's run with the trial's final state (a job's run
+// says only how its job ended: an early-stopped trial's job was killed).
+func (r *Runner) tagRun(ctx context.Context, t *tuning.Trial) {
+	if r.opts.Tracker == nil || t.RunID == "" || !t.State.Finished() {
+		return
+	}
+	if err := r.opts.Tracker.SetTag(ctx, t.RunID, storage.Tag{Key: TagTrialState, Value: string(t.State)}); err != nil {
+		r.opts.Logger.Warn("runner: tag trial run", "trial", t.Name, "err", err)
+	}
+}
+
+// TagTrialState is the tag of a trial's run with its final state.
+const TagTrialState = "ferry.trial.state"
 
 // endStudyRun records the best trial on the study's run and ends it.
 func (r *Runner) endStudyRun(ctx context.Context, e *entry) {
