@@ -529,3 +529,53 @@ export async function serverExitsOnSIGTERM() {
     console.log(`browser console errors (not failures; see ${path.join(artifacts, `${s.prefix}console.log`)}):\n  ${s.consoleErrors.join('\n  ')}`);
   }
 }
+
+export function outputArea(i) {
+  return cells().nth(i).locator('.jp-Cell-outputArea');
+}
+
+export function prompt(i) {
+  return cells().nth(i).locator('.jp-InputPrompt');
+}
+
+// editorText returns the text of cell i's editor, a line per .cm-line.
+export async function editorText(i) {
+  return cells().nth(i).locator('.cm-content').evaluate((el) =>
+    Array.from(el.querySelectorAll('.cm-line'), (l) => l.textContent).join('\n')
+  );
+}
+
+// typeCell enters src into cell i (the last, empty cell) and checks that
+// the editor holds exactly src. insertText inserts the text as one input, so
+// the editor neither auto-indents nor closes brackets.
+export async function typeCell(i, src) {
+  await waitFor(`cell ${i + 1} to exist`, async () => (await cells().count()) > i);
+  await cells().nth(i).locator('.cm-content').click();
+  await s.page.keyboard.insertText(src);
+  await waitFor(`cell ${i + 1} to hold its source`, async () => (await editorText(i)) === src)
+    .catch(async (err) => {
+      throw new Error(`${err.message}\ngot:\n${await editorText(i)}\nwant:\n${src}`);
+    });
+}
+
+// runCell types src into cell i, runs it with Shift+Enter and, unless
+// wait is false, waits until it has finished (its prompt shows a count).
+export async function runCell(i, src, { wait = true } = {}) {
+  await typeCell(i, src);
+  await s.page.keyboard.press('Shift+Enter');
+  if (wait) await waitCellDone(i);
+}
+
+export async function waitCellDone(i) {
+  await waitFor(`cell ${i + 1} to finish (its prompt shows an execution count)`, async () =>
+    /^\[\d+\]:?$/.test((await prompt(i).innerText()).trim())
+  );
+}
+
+// noWidgetErrors fails when a widget view could not be shown.
+export async function noWidgetErrors() {
+  const text = await notebookPanel().innerText();
+  for (const bad of ['Error displaying widget', 'model not found', 'Could not create a model', 'Could not create a view']) {
+    assert.ok(!text.includes(bad), `the notebook shows "${bad}":\n${text}`);
+  }
+}

@@ -21,6 +21,7 @@ import path from 'node:path';
 import {
   s, step, setup, waitFor, api, screenshot, notebookPanel, cells, waitKernelIdle,
   openLab, createGoNotebook, saveAs, reloadAndOpen, noPageErrors, serverExitsOnSIGTERM,
+  outputArea, prompt, typeCell, runCell, waitCellDone, noWidgetErrors,
   LOAD_TIMEOUT,
 } from './harness.mjs';
 
@@ -101,48 +102,6 @@ setup({
   },
 });
 
-function outputArea(i) {
-  return cells().nth(i).locator('.jp-Cell-outputArea');
-}
-
-function prompt(i) {
-  return cells().nth(i).locator('.jp-InputPrompt');
-}
-
-// editorText returns the text of cell i's editor, a line per .cm-line.
-async function editorText(i) {
-  return cells().nth(i).locator('.cm-content').evaluate((el) =>
-    Array.from(el.querySelectorAll('.cm-line'), (l) => l.textContent).join('\n')
-  );
-}
-
-// typeCell enters src into cell i (the last, empty cell) and checks that
-// the editor holds exactly src. insertText inserts the text as one input, so
-// the editor neither auto-indents nor closes brackets.
-async function typeCell(i, src) {
-  await waitFor(`cell ${i + 1} to exist`, async () => (await cells().count()) > i);
-  await cells().nth(i).locator('.cm-content').click();
-  await s.page.keyboard.insertText(src);
-  await waitFor(`cell ${i + 1} to hold its source`, async () => (await editorText(i)) === src)
-    .catch(async (err) => {
-      throw new Error(`${err.message}\ngot:\n${await editorText(i)}\nwant:\n${src}`);
-    });
-}
-
-// runCell types src into cell i, runs it with Shift+Enter and, unless
-// wait is false, waits until it has finished (its prompt shows a count).
-async function runCell(i, src, { wait = true } = {}) {
-  await typeCell(i, src);
-  await s.page.keyboard.press('Shift+Enter');
-  if (wait) await waitCellDone(i);
-}
-
-async function waitCellDone(i) {
-  await waitFor(`cell ${i + 1} to finish (its prompt shows an execution count)`, async () =>
-    /^\[\d+\]:?$/.test((await prompt(i).innerText()).trim())
-  );
-}
-
 // progressState reads the progress bar of cell i: the bar's width in
 // percent, its label, whether it is styled success, and the cell's prompt.
 async function progressState(i) {
@@ -155,14 +114,6 @@ async function progressState(i) {
   // .widget-label inside the bar's view).
   const label = (await area.locator('.widget-hbox > .widget-label').first().innerText().catch(() => '')).trim();
   return { width: parseFloat(width), label, success, prompt: (await prompt(i).innerText()).trim() };
-}
-
-// noWidgetErrors fails when a widget view could not be shown.
-async function noWidgetErrors() {
-  const text = await notebookPanel().innerText();
-  for (const bad of ['Error displaying widget', 'model not found', 'Could not create a model', 'Could not create a view']) {
-    assert.ok(!text.includes(bad), `the notebook shows "${bad}":\n${text}`);
-  }
 }
 
 function slider(i) {
