@@ -45,6 +45,11 @@
 // returns it as submitted. Objects Ferry did not create are read back from
 // their replica specs as far as they map.
 //
+// Object returns the same object without submitting it, for embedding a
+// job in another resource (the trial template of a Katib Experiment,
+// tuning/katib): its files are mounted from a ConfigMap the caller
+// creates with FilesData.
+//
 // # Validation
 //
 // Submit refuses an invalid spec before any request: jobs.Spec.Validate

@@ -336,10 +336,7 @@ func (b *Backend) Submit(ctx context.Context, spec jobs.Spec) (jobs.Job, error) 
 // createFiles creates the ConfigMap of the job's files, owned by the job so
 // that the garbage collector removes it with the job.
 func (b *Backend) createFiles(ctx context.Context, spec *jobs.Spec, name string, owner *unstructured.Unstructured) error {
-	data := map[string]string{}
-	for i, p := range slices.Sorted(maps.Keys(spec.Files)) {
-		data[fileKey(i)] = spec.Files[p]
-	}
+	data := FilesData(*spec)
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,

@@ -8,7 +8,9 @@
 // trial with the trial's values in place of ${trialParameters.NAME},
 // reads the objective metric from the job's tracking run as the job
 // reports it (the job backends parse metric lines of its output, as
-// Katib's StdOut metrics collector does), applies the study's
+// Katib's StdOut metrics collector does; a finished job's trial is
+// judged once the backend has ended the job's run, so its last metrics are
+// in), applies the study's
 // early-stopping rules to every report (a trial they catch is cancelled
 // and marked EarlyStopped), and ends the study when MaxTrials trials have
 // finished, the goal is reached, MaxFailedTrials trials failed or the

@@ -198,11 +198,20 @@ func (r *Runner) syncJob(ctx context.Context, e *entry, t *tuning.Trial, rules [
 		}
 		return changed
 	}
-	defer r.tagRun(ctx, t)
-	t.Finished = job.Status.CompletionTime
-	if t.Finished.IsZero() {
-		t.Finished = time.Now().UTC()
+	end := job.Status.CompletionTime
+	if end.IsZero() {
+		end = time.Now().UTC()
 	}
+	if !r.runEnded(ctx, t, end) {
+		// The backend still collects the job's last metrics (jobs/kube
+		// reads the ended pod's log once more before it ends the run).
+		return changed
+	}
+	if r.readReports(ctx, e, t) {
+		changed = true
+	}
+	t.Finished = end
+	defer r.tagRun(ctx, t)
 	if c, ok := job.Status.Condition(jobs.Succeeded); ok && c.Status {
 		if v := result(o, t); v != nil {
 			t.State, t.Value = tuning.Succeeded, v
@@ -216,6 +225,27 @@ func (r *Runner) syncJob(ctx context.Context, e *entry, t *tuning.Trial, rules [
 	t.State = tuning.Failed
 	t.Message = fmt.Sprintf("its job failed (%s: %s); its logs: ferry jobs logs %s", c.Reason, c.Message, t.Job)
 	return true
+}
+
+// runEndGrace bounds how long a finished job's trial waits for the job's
+// backend to end its run.
+const runEndGrace = 30 * time.Second
+
+// runEnded reports whether the run of a trial whose job ended at end is
+// ended too, so that its metrics are all in: job backends log the last
+// metrics of a job before they end its run, which may be after the job's
+// status says it ended. A trial without a run, or whose run is still open
+// runEndGrace after the job ended, is judged as it is.
+func (r *Runner) runEnded(ctx context.Context, t *tuning.Trial, end time.Time) bool {
+	if r.opts.Tracker == nil || t.RunID == "" || time.Since(end) > runEndGrace {
+		return true
+	}
+	run, err := r.opts.Tracker.GetRun(ctx, t.RunID)
+	if err != nil {
+		r.opts.Logger.Warn("runner: trial run", "trial", t.Name, "err", err)
+		return true
+	}
+	return run.Status.Terminal()
 }
 
 // readReports reads the trial's metrics from its run; e.mu is held.
