@@ -46,6 +46,13 @@ type Options struct {
 	// TrialKinds are the job kinds Katib may run as trials (katib-config's
 	// trialResources); nil means DefaultTrialKinds.
 	TrialKinds []jobs.Kind
+	// Suggesters and Stoppers, when set, check the study's algorithm and
+	// early-stopping settings before the Experiment is created
+	// (tuning/algorithms.New and NewEarlyStopper: Ferry's algorithms take
+	// Katib's settings); unset, Katib's suggestion service checks them
+	// when the Experiment starts.
+	Suggesters func(name string, space tuning.Space, s tuning.Settings) (tuning.Suggester, error)
+	Stoppers   func(name string, s tuning.Settings) (tuning.EarlyStopper, error)
 	// Poll is how often Watch reads the Experiments and Trials; default 1s.
 	Poll time.Duration
 	// Logger defaults to slog.Default().
@@ -122,6 +129,16 @@ func (b *Backend) Create(ctx context.Context, spec tuning.Spec) (tuning.Study, e
 	exp, files, err := b.experiment(spec)
 	if err != nil {
 		return tuning.Study{}, err
+	}
+	if b.opts.Suggesters != nil {
+		if _, err := b.opts.Suggesters(spec.Algorithm.Name, spec.Space, spec.Algorithm.Settings); err != nil {
+			return tuning.Study{}, err
+		}
+	}
+	if b.opts.Stoppers != nil && spec.Early != nil {
+		if _, err := b.opts.Stoppers(spec.Early.Name, spec.Early.Settings); err != nil {
+			return tuning.Study{}, err
+		}
 	}
 	created, err := b.dyn.Resource(experimentsGVR).Namespace(b.namespace).Create(ctx, exp, metav1.CreateOptions{})
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/ferryml/ferry/internal/testsrv"
 	"github.com/ferryml/ferry/jobs"
 	"github.com/ferryml/ferry/tuning"
+	"github.com/ferryml/ferry/tuning/algorithms"
 	"github.com/ferryml/ferry/tuning/katib"
 )
 
@@ -79,7 +80,8 @@ func newEnv(t *testing.T) *env {
 	}
 	bc := rest.CopyConfig(cfg)
 	bc.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { e.reqs.next = rt; return e.reqs }
-	if e.b, err = katib.New(katib.Options{Config: bc, Namespace: e.ns, Image: "python:3.12", Poll: 50 * time.Millisecond}); err != nil {
+	if e.b, err = katib.New(katib.Options{Config: bc, Namespace: e.ns, Image: "python:3.12", Poll: 50 * time.Millisecond,
+		Suggesters: algorithms.New, Stoppers: algorithms.NewEarlyStopper}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -438,6 +440,8 @@ func TestInvalidSpecsRefusedClientSide(t *testing.T) {
 		{"no image", func(s *tuning.Spec) {}, ferry.Invalid, "image"},
 		{"no template", func(s *tuning.Spec) { s.Template.Job = nil }, ferry.NotSupported, "job template"},
 		{"long name", func(s *tuning.Spec) { s.Name = strings.Repeat("a", 41) }, ferry.Invalid, "at most 40"},
+		{"bad algorithm setting", func(s *tuning.Spec) { s.Algorithm.Settings = tuning.Settings{"n_initial_points": "x"} }, ferry.Invalid, "n_initial_points"},
+		{"bad early-stopping setting", func(s *tuning.Spec) { s.Early.Settings = tuning.Settings{"start_stpe": "2"} }, ferry.Invalid, "start_stpe"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sp := studySpec("bad")
