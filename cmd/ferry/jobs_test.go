@@ -297,7 +297,7 @@ func TestLabKubeJobs(t *testing.T) {
 		!strings.Contains(err.Error(), "use local or kube") {
 		t.Errorf("--jobs-backend slurm: %v", err)
 	}
-	k := testsrv.SharedKube(t, testsrv.KubeOptions{CRDs: []string{"training-operator-v1.9.4"}})
+	k := labKube(t)
 	ns := k.NewNamespace(t)
 	api, _ := startLab(t, t.TempDir(), "--jobs-backend", "kube", "--kubeconfig", k.Kubeconfig, "--kube-namespace", ns, "--kube-image", "python:3.12")
 	c := jobsapi.NewClient(api, "tok", nil)
@@ -327,6 +327,12 @@ func TestLabKubeJobs(t *testing.T) {
 	if _, err := kb.Get(t.Context(), "kube-from-lab"); !ferry.IsNotFound(err) {
 		t.Errorf("after cancel: %v, want NotFound", err)
 	}
+}
+
+// labKube is this test binary's API server, with the training operator's
+// and Katib's CRDs.
+func labKube(t *testing.T) *testsrv.Kube {
+	return testsrv.SharedKube(t, testsrv.KubeOptions{CRDs: []string{"training-operator-v1.9.4", "katib-v0.19.0"}})
 }
 
 func TestMain(m *testing.M) {

@@ -27,7 +27,9 @@ import (
 	"github.com/ferryml/ferry/notebookd/terminals"
 	"github.com/ferryml/ferry/storage/tracking"
 	"github.com/ferryml/ferry/storage/trackingapi"
+	"github.com/ferryml/ferry/tuning"
 	"github.com/ferryml/ferry/tuning/algorithms"
+	"github.com/ferryml/ferry/tuning/katib"
 	"github.com/ferryml/ferry/tuning/runner"
 	"github.com/ferryml/ferry/tuning/tuningapi"
 )
@@ -37,6 +39,7 @@ type labOptions struct {
 	ip, token, passwordHash, baseURL, dataDir, allowOrigin, labAssets, logLevel, root string
 	trackingURL, artifactsURL                                                         string
 	jobsBackend, kubeconfig, kubeNamespace, kubeImage, kubeAPI, kubeRuntime           string
+	tuningBackend                                                                      string
 	port                                                                              int
 	allowRemote, noBrowser, browser, hashPassword, allowHidden, noTerminals           bool
 	cullIdle, cullInterval                                                            int
@@ -81,6 +84,7 @@ func labFlags(stderr io.Writer) (*flag.FlagSet, *labOptions) {
 	fs.StringVar(&o.artifactsURL, "artifacts-url", "", "where runs keep artifacts: file:///dir or s3://bucket/prefix (default $FERRY_ARTIFACTS_URL, else artifacts/ in the data directory; required with PostgreSQL)")
 	fs.StringVar(&o.jobsBackend, "jobs-backend", "local", "where training jobs run: local (processes on this machine) or kube (Kubeflow training operator jobs on a Kubernetes cluster)")
 	fs.IntVar(&o.jobsMaxReplicas, "jobs-max-replicas", local.DefaultMaxReplicas, "with --jobs-backend local: the most `replicas` (processes) one job may ask for")
+	fs.StringVar(&o.tuningBackend, "tuning-backend", "ferry", "where studies run: ferry (Ferry's runner; trials are jobs of --jobs-backend, or run by kernels) or katib (Katib Experiments on the cluster of --kubeconfig)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "with --jobs-backend kube: the kubeconfig `file` (default as kubectl: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fs.StringVar(&o.kubeNamespace, "kube-namespace", "", "with --jobs-backend kube: the `namespace` of jobs (default: the kubeconfig context's)")
 	fs.StringVar(&o.kubeImage, "kube-image", "", "with --jobs-backend kube: the container `image` of jobs that name none")
@@ -264,14 +268,30 @@ func serveLab(ctx context.Context, cfg notebookd.Config, root string, o *labOpti
 	defer jb.Close()
 	go func() { <-ctx.Done(); jb.Close() }() // ends watches and followed logs, so shutdown need not wait for them
 	// Studies: Ferry's runner, whose trials are jobs of that backend (or
-	// asked for by kernels); closed before the jobs backend.
-	tuner, err := runner.Open(ctx, runner.Options{Dir: filepath.Join(o.dataDir, "studies"), Jobs: jb, Tracker: tr,
-		Suggesters: algorithms.New, Stoppers: algorithms.NewEarlyStopper, Logger: log.With("component", "tuning")})
-	if err != nil {
+	// asked for by kernels), closed before the jobs backend; or Katib.
+	var tuner tuning.Backend
+	switch o.tuningBackend {
+	case "ferry":
+		r, err := runner.Open(ctx, runner.Options{Dir: filepath.Join(o.dataDir, "studies"), Jobs: jb, Tracker: tr,
+			Suggesters: algorithms.New, Stoppers: algorithms.NewEarlyStopper, Logger: log.With("component", "tuning")})
+		if err != nil {
+			_ = km.Close(context.Background())
+			return fmt.Errorf("lab: tuning: %w", err)
+		}
+		defer r.Close()
+		tuner = r
+	case "katib":
+		kb, err := katib.New(katib.Options{Kubeconfig: o.kubeconfig, Namespace: o.kubeNamespace, Image: o.kubeImage,
+			Suggesters: algorithms.New, Stoppers: algorithms.NewEarlyStopper, Logger: log.With("component", "tuning")})
+		if err != nil {
+			_ = km.Close(context.Background())
+			return fmt.Errorf("lab: tuning on Katib: %w (see --kubeconfig, or --tuning-backend ferry)", err)
+		}
+		tuner = kb
+	default:
 		_ = km.Close(context.Background())
-		return fmt.Errorf("lab: tuning: %w", err)
+		return fmt.Errorf("lab: --tuning-backend %q: use ferry or katib", o.tuningBackend)
 	}
-	defer tuner.Close()
 	cfg.Control = controlplane.NewRegistry(log.With("component", "control-plane"),
 		trackingapi.NewHandler(tr, tracking.OpenStore, log.With("component", "tracking-api")).Service(),
 		jobsapi.NewHandler(jb, backendName, log.With("component", "jobs-api")).Service(),

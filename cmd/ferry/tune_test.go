@@ -215,3 +215,44 @@ func TestLabTuningGoObjective(t *testing.T) {
 		t.Error("no trial was run again after the restart: the trials running when the lab stopped should be")
 	}
 }
+
+// TestLabKatib: `ferry lab --tuning-backend katib` creates a Katib
+// Experiment for a study sent to its control plane; a bad setting is
+// refused before anything reaches the cluster.
+func TestLabKatib(t *testing.T) {
+	k := labKube(t)
+	ns := k.NewNamespace(t)
+	api, _ := startLab(t, t.TempDir(), "--tuning-backend", "katib", "--kubeconfig", k.Kubeconfig, "--kube-namespace", ns, "--kube-image", "python:3.12")
+	c := tuningapi.NewClient(api, "tok", nil)
+	spec := tuning.Spec{
+		Name:      "katib-lab",
+		Objective: tuning.Objective{Metric: "loss"},
+		Space:     tuning.Space{tuning.Float("lr", 0.001, 0.1).Log()},
+		Algorithm: tuning.Algorithm{Name: "bayesianoptimization"},
+		Template: tuning.Template{Job: &jobs.Spec{Kind: jobs.PyTorch,
+			Replicas: map[jobs.ReplicaType]jobs.ReplicaSpec{jobs.Master: {Replicas: 1}},
+			Command:  []string{"python3", "-c", "print('loss=0.5')", "--lr=${trialParameters.lr}"}}},
+	}
+	bad := spec
+	bad.Algorithm.Settings = tuning.Settings{"acq_func": "magic"}
+	if _, err := c.Create(t.Context(), bad); err == nil || !strings.Contains(err.Error(), "acq_func") {
+		t.Errorf("a bad setting: %v, want an error naming acq_func", err)
+	}
+	st, err := c.Create(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != tuning.StudyRunning {
+		t.Errorf("state %s, want Running", st.State)
+	}
+	out, err := k.Do(t.Context(), "GET", "/apis/kubeflow.org/v1beta1/namespaces/"+ns+"/experiments/katib-lab", nil)
+	if err != nil {
+		t.Fatalf("the Experiment is not on the cluster: %v", err)
+	}
+	if !strings.Contains(string(out), `"algorithmName":"bayesianoptimization"`) {
+		t.Errorf("the Experiment: %s", out)
+	}
+	if err := c.Stop(t.Context(), "katib-lab"); err == nil || !strings.Contains(err.Error(), "Katib") {
+		t.Errorf("Stop on Katib: %v, want a NotSupported error that says what to do", err)
+	}
+}
