@@ -39,7 +39,7 @@ type labOptions struct {
 	ip, token, passwordHash, baseURL, dataDir, allowOrigin, labAssets, logLevel, root string
 	trackingURL, artifactsURL                                                         string
 	jobsBackend, kubeconfig, kubeNamespace, kubeImage, kubeAPI, kubeRuntime           string
-	tuningBackend                                                                      string
+	tuningBackend                                                                     string
 	port                                                                              int
 	allowRemote, noBrowser, browser, hashPassword, allowHidden, noTerminals           bool
 	cullIdle, cullInterval                                                            int
