@@ -251,7 +251,7 @@ func TestGradients(t *testing.T) {
 	}
 	u := []float64{0.4, 0.7, 0.1}
 	dmu, dvar := make([]float64, 3), make([]float64, 3)
-	ks := make([]float64, 20)
+	ks := make([]float64, 40)
 	gp.predict(u, ks, dmu, dvar)
 	for k := range u {
 		const h = 1e-6
