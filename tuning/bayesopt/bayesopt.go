@@ -69,7 +69,7 @@ func New(space tuning.Space, s tuning.Settings) (*BayesOpt, error) {
 	r.String("acq_func", "", acq) // mark it read
 	a.optimizer = r.String("acq_optimizer", "auto", "auto", "sampling", "lbfgs")
 	a.state = int64(r.Int("random_state", -1, 0, math.MaxInt32))
-	a.xi = r.Float("xi", knob("XI", 0.01), 0, 100)
+	a.xi = r.Float("xi", 0.01, 0, 100)
 	a.kappa = r.Float("kappa", 1.96, 0, 1000)
 	if err := r.Finish(); err != nil {
 		return nil, err
@@ -290,7 +290,7 @@ type model struct {
 // maxFitPoints bounds the points the hyperparameters are fitted on (the
 // fit costs O(n³) per step): above it, the best half of them and an even
 // spread of the rest.
-var maxFitPoints = int(knob("MF", 48))
+const maxFitPoints = 48
 
 // fit fits the hyperparameters to the study's losses and returns the
 // posterior with the pending points fantasised.
@@ -301,8 +301,8 @@ func (st *study) fit() *model {
 	}
 	f := newFitter(x, y)
 	n := float64(len(x))
-	evals := int(min(max(knob("FB", 1e7)/(n*n*n), 30), 150))
-	starts := []hyper{defaultHyper(st.d, knob("L1", 0.5), 1e-4), defaultHyper(st.d, knob("L2", 0.15), 1e-2)}
+	evals := int(min(max(1e7/(n*n*n), 30), 150))
+	starts := []hyper{defaultHyper(st.d, 0.5, 1e-4), defaultHyper(st.d, 0.15, 1e-2)}
 	h, _ := f.fit(starts, evals)
 	g, ok := newGP(h, st.x, st.y, len(st.x)+len(st.pending)+64)
 	for !ok { // more noise until the matrix is positive definite
@@ -362,13 +362,13 @@ func (m *model) fantasise(u []float64) {
 // Candidates for the acquisition's optimum: a scrambled Sobol set over
 // the cube, and points around the best observed ones (at two scales); then
 // L-BFGS from the best few of each kind.
-var (
-	sobolCandidates = int(knob("SC", 1024))
-	localCandidates = int(knob("LC", 16)) // around each of the best few points
+const (
+	sobolCandidates = 1024
+	localCandidates = 16 // around each of the best few points
 	localCentres    = 4
-	globalStarts    = int(knob("GS", 4))
-	localStarts     = int(knob("LS", 2))
-	lbfgsEvals      = int(knob("LE", 20))
+	globalStarts    = 4
+	localStarts     = 2
+	lbfgsEvals      = 20
 )
 
 type candidate struct {

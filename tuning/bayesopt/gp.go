@@ -180,7 +180,7 @@ func (g *gp) predict(x []float64, ks, dmu, dvar []float64) (mu, v float64) {
 // The prior on each log length scale: normal around log 0.5 with standard
 // deviation 1.5, weak enough for data to override, but a guard against
 // degenerate fits with few points.
-var priorLogLenMean, priorLogLenSD = knob("PM", -0.7), knob("PS", 1.5)
+const priorLogLenMean, priorLogLenSD = -0.7, 1.5
 
 // fitter computes the log marginal likelihood of a data set and its
 // gradient with respect to the hyperparameters.
