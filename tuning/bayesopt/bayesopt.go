@@ -166,7 +166,7 @@ func (a *BayesOpt) Suggest(ctx context.Context, req tuning.Request) ([]tuning.Su
 			u, label = st.initial(init, uint64(len(req.History)+j)), "init"
 		} else {
 			if model == nil {
-				model = st.fit()
+				model = st.fit(req.N - j)
 			}
 			u = a.next(ctx, st, model)
 		}
@@ -293,8 +293,8 @@ type model struct {
 const maxFitPoints = 48
 
 // fit fits the hyperparameters to the study's losses and returns the
-// posterior with the pending points fantasised.
-func (st *study) fit() *model {
+// posterior with the pending points fantasised and room for more.
+func (st *study) fit(more int) *model {
 	x, y := st.x, st.y
 	if len(x) > maxFitPoints {
 		x, y = subset(x, y, maxFitPoints)
@@ -304,10 +304,11 @@ func (st *study) fit() *model {
 	evals := int(min(max(1e7/(n*n*n), 30), 150))
 	starts := []hyper{defaultHyper(st.d, 0.5, 1e-4), defaultHyper(st.d, 0.15, 1e-2)}
 	h, _ := f.fit(starts, evals)
-	g, ok := newGP(h, st.x, st.y, len(st.x)+len(st.pending)+64)
+	size := len(st.x) + len(st.pending) + more
+	g, ok := newGP(h, st.x, st.y, size)
 	for !ok { // more noise until the matrix is positive definite
 		h.logNoise += 2
-		g, ok = newGP(h, st.x, st.y, len(st.x)+len(st.pending)+64)
+		g, ok = newGP(h, st.x, st.y, size)
 	}
 	m := &model{gp: g, best: slices.Min(st.y)}
 	for _, u := range st.pending {
