@@ -420,6 +420,7 @@ func (k *Kube) InstallCRDs(ctx context.Context, paths ...string) error {
 		files = append(files, m...)
 	}
 	var names []string
+	gvs := map[string]bool{} // "apis/GROUP/VERSION" of the served versions
 	for _, f := range files {
 		docs, err := readYAMLDocs(f)
 		if err != nil {
@@ -431,6 +432,15 @@ func (k *Kube) InstallCRDs(ctx context.Context, paths ...string) error {
 			}
 			md, _ := d["metadata"].(map[string]any)
 			name, _ := md["name"].(string)
+			spec, _ := d["spec"].(map[string]any)
+			group, _ := spec["group"].(string)
+			versions, _ := spec["versions"].([]any)
+			for _, v := range versions {
+				vm, _ := v.(map[string]any)
+				if served, _ := vm["served"].(bool); served {
+					gvs["apis/"+group+"/"+fmt.Sprint(vm["name"])] = true
+				}
+			}
 			if _, err := k.Do(ctx, http.MethodPost, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", d); err != nil {
 				return fmt.Errorf("crds: create %s: %w", name, err)
 			}
@@ -442,7 +452,42 @@ func (k *Kube) InstallCRDs(ctx context.Context, paths ...string) error {
 			return err
 		}
 	}
-	return nil
+	return k.waitOpenAPI(ctx, gvs)
+}
+
+// waitOpenAPI waits until the API server's OpenAPI v3 discovery lists every
+// group-version of gvs: an Established CRD is published there a moment
+// later, and clients that read it at start (kwok's stage controller) fail
+// on a group-version it does not list yet.
+func (k *Kube) waitOpenAPI(ctx context.Context, gvs map[string]bool) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, err := k.Do(ctx, http.MethodGet, "/openapi/v3", nil)
+		if err != nil {
+			return err
+		}
+		var disc struct{ Paths map[string]any }
+		if err := json.Unmarshal(b, &disc); err != nil {
+			return err
+		}
+		var missing []string
+		for gv := range gvs {
+			if _, ok := disc.Paths[gv]; !ok {
+				missing = append(missing, gv)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("crds: %v not in the OpenAPI v3 discovery within a minute", missing)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (k *Kube) waitEstablished(ctx context.Context, name string) error {

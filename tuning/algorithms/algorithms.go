@@ -11,7 +11,10 @@ import (
 	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/tuning"
 	"github.com/ferryml/ferry/tuning/bayesopt"
+	"github.com/ferryml/ferry/tuning/cmaes"
+	"github.com/ferryml/ferry/tuning/hyperband"
 	"github.com/ferryml/ferry/tuning/search"
+	"github.com/ferryml/ferry/tuning/tpe"
 )
 
 // constructor builds an algorithm for a space from its settings.
@@ -33,11 +36,10 @@ var registry = map[string]constructor{
 	"grid":                 wrap(search.NewGrid),
 	"sobol":                wrap(search.NewSobol),
 	"bayesianoptimization": wrap(bayesopt.New),
-	// Registered once their packages land (Katib's names):
-	// "tpe", "multivariate-tpe" (tuning/tpe), "cmaes" (tuning/cmaes),
-	// "hyperband" (tuning/hyperband). Early-stopping rules ("medianstop",
-	// tuning/earlystop) are EarlyStoppers, not Suggesters, and go in a
-	// registry of their own.
+	"tpe":                  wrap(tpe.New),
+	"multivariate-tpe":     wrap(tpe.NewMultivariate),
+	"cmaes":                wrap(cmaes.New),
+	"hyperband":            wrap(hyperband.New),
 }
 
 // New returns the algorithm Katib calls name, for space, with settings s.

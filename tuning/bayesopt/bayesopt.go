@@ -166,7 +166,7 @@ func (a *BayesOpt) Suggest(ctx context.Context, req tuning.Request) ([]tuning.Su
 			u, label = st.initial(init, uint64(len(req.History)+j)), "init"
 		} else {
 			if model == nil {
-				model = st.fit()
+				model = st.fit(req.N - j)
 			}
 			u = a.next(ctx, st, model)
 		}
@@ -290,24 +290,25 @@ type model struct {
 // maxFitPoints bounds the points the hyperparameters are fitted on (the
 // fit costs O(n³) per step): above it, the best half of them and an even
 // spread of the rest.
-const maxFitPoints = 64
+const maxFitPoints = 48
 
 // fit fits the hyperparameters to the study's losses and returns the
-// posterior with the pending points fantasised.
-func (st *study) fit() *model {
+// posterior with the pending points fantasised and room for more.
+func (st *study) fit(more int) *model {
 	x, y := st.x, st.y
 	if len(x) > maxFitPoints {
 		x, y = subset(x, y, maxFitPoints)
 	}
 	f := newFitter(x, y)
 	n := float64(len(x))
-	evals := int(min(max(2e7/(n*n*n), 30), 150))
+	evals := int(min(max(1e7/(n*n*n), 30), 150))
 	starts := []hyper{defaultHyper(st.d, 0.5, 1e-4), defaultHyper(st.d, 0.15, 1e-2)}
 	h, _ := f.fit(starts, evals)
-	g, ok := newGP(h, st.x, st.y, len(st.x)+len(st.pending)+64)
+	size := len(st.x) + len(st.pending) + more
+	g, ok := newGP(h, st.x, st.y, size)
 	for !ok { // more noise until the matrix is positive definite
 		h.logNoise += 2
-		g, ok = newGP(h, st.x, st.y, len(st.x)+len(st.pending)+64)
+		g, ok = newGP(h, st.x, st.y, size)
 	}
 	m := &model{gp: g, best: slices.Min(st.y)}
 	for _, u := range st.pending {
@@ -350,7 +351,7 @@ func subset(x [][]float64, y []float64, m int) ([][]float64, []float64) {
 // well-suited to parallelize optimization", 2010), the incumbent included:
 // the next suggestions of a batch move away from it.
 func (m *model) fantasise(u []float64) {
-	ks := make([]float64, len(m.gp.x))
+	ks := make([]float64, 2*len(m.gp.x))
 	mu, _ := m.gp.predict(u, ks, nil, nil)
 	m.best = min(m.best, mu)
 	if len(m.gp.x) == m.gp.cap || !m.gp.add(u, mu) {
@@ -359,19 +360,24 @@ func (m *model) fantasise(u []float64) {
 	m.gp.solve()
 }
 
-// Candidates for the acquisition's optimum.
+// Candidates for the acquisition's optimum: a scrambled Sobol set over
+// the cube, and points around the best observed ones (at two scales); then
+// L-BFGS from the best few of each kind.
 const (
-	sobolCandidates = 384
+	sobolCandidates = 1024
 	localCandidates = 16 // around each of the best few points
 	localCentres    = 4
-	lbfgsStarts     = 4
-	lbfgsEvals      = 25
+	globalStarts    = 4
+	localStarts     = 2
+	lbfgsEvals      = 20
 )
 
 type candidate struct {
 	u []float64 // snapped
 	a float64
 }
+
+func byValue(x, y candidate) int { return cmp.Compare(x.a, y.a) }
 
 // next returns the point that optimises the acquisition and is not taken.
 func (a *BayesOpt) next(ctx context.Context, st *study, m *model) []float64 {
@@ -386,21 +392,19 @@ func (a *BayesOpt) next(ctx context.Context, st *study, m *model) []float64 {
 	}
 	g := m.gp
 	d := st.d
-	ks := make([]float64, g.cap)
-	value := func(u []float64) float64 {
+	value := func(u, ks []float64) float64 {
 		mu, v := g.predict(u, ks, nil, nil)
 		val, _, _ := acq(mu, math.Sqrt(math.Max(v, 1e-12)))
 		return val
 	}
-	var cands []candidate
+	var global, local []candidate
 	seq, _ := search.NewSobolSequence(d, true, st.rng.Uint64())
 	for i := range uint64(sobolCandidates) {
 		u := make([]float64, d)
 		seq.Point(i, u)
 		st.snapTo(u, u)
-		cands = append(cands, candidate{u: u, a: value(u)})
+		global = append(global, candidate{u: u})
 	}
-	// Around the best observed points, at two scales.
 	order := make([]int, len(st.x))
 	for i := range order {
 		order[i] = i
@@ -417,45 +421,68 @@ func (a *BayesOpt) next(ctx context.Context, st *study, m *model) []float64 {
 				u[c] = st.x[i][c] + sd*st.rng.NormFloat64()
 			}
 			st.snapTo(u, u)
-			cands = append(cands, candidate{u: u, a: value(u)})
+			local = append(local, candidate{u: u})
 		}
 	}
-	slices.SortFunc(cands, func(x, y candidate) int { return cmp.Compare(x.a, y.a) })
+	score := func(cs []candidate) {
+		parallel(len(cs), func(lo, hi int) {
+			ks := make([]float64, 2*g.cap)
+			for i := lo; i < hi; i++ {
+				cs[i].a = value(cs[i].u, ks)
+			}
+		})
+	}
+	score(global)
+	score(local)
+	slices.SortStableFunc(global, byValue)
+	slices.SortStableFunc(local, byValue)
+	cands := append(append([]candidate(nil), global...), local...)
 
 	if a.optimizer != "sampling" && ctx.Err() == nil {
-		dmu, dvar := make([]float64, d), make([]float64, d)
-		us := make([]float64, d)
-		f := func(z, grad []float64) float64 {
-			st.snapTo(us, z)
-			mu, v := g.predict(us, ks, dmu, dvar)
-			v = math.Max(v, 1e-12)
-			sigma := math.Sqrt(v)
-			val, dam, das := acq(mu, sigma)
-			for k := range grad {
-				grad[k] = 0
-				if st.cont[k] {
-					grad[k] = dam*dmu[k] + das*dvar[k]/(2*sigma)
-				}
-				// a pull back into the cube
-				if t := z[k] - min(max(z[k], 0), 1); t != 0 {
-					val += 1e3 * t * t
-					grad[k] += 2e3 * t
+		// The starts: the best few untaken candidates of each kind.
+		var starts []candidate
+		pick := func(from []candidate, n int) {
+			for i := 0; i < len(from) && n > 0; i++ {
+				if !st.taken[st.space.Key(st.space.FromUnit(from[i].u))] {
+					starts = append(starts, from[i])
+					n--
 				}
 			}
-			return val
 		}
-		starts := 0
-		for i := 0; i < len(cands) && starts < lbfgsStarts; i++ {
-			if st.taken[st.space.Key(st.space.FromUnit(cands[i].u))] {
-				continue
+		pick(global, globalStarts)
+		pick(local, localStarts)
+		parallel(len(starts), func(lo, hi int) {
+			ks := make([]float64, 2*g.cap)
+			dmu, dvar := make([]float64, d), make([]float64, d)
+			us := make([]float64, d)
+			f := func(z, grad []float64) float64 {
+				st.snapTo(us, z)
+				mu, v := g.predict(us, ks, dmu, dvar)
+				v = math.Max(v, 1e-12)
+				sigma := math.Sqrt(v)
+				val, dam, das := acq(mu, sigma)
+				for k := range grad {
+					grad[k] = 0
+					if st.cont[k] {
+						grad[k] = dam*dmu[k] + das*dvar[k]/(2*sigma)
+					}
+					// a pull back into the cube
+					if t := z[k] - min(max(z[k], 0), 1); t != 0 {
+						val += 1e3 * t * t
+						grad[k] += 2e3 * t
+					}
+				}
+				return val
 			}
-			starts++
-			z, _ := minimize(f, cands[i].u, lbfgsEvals, 1e-6)
-			u := st.snap(z)
-			cands = append(cands, candidate{u: u, a: value(u)})
-		}
-		slices.SortFunc(cands, func(x, y candidate) int { return cmp.Compare(x.a, y.a) })
+			for i := lo; i < hi; i++ {
+				z, _ := minimize(f, starts[i].u, lbfgsEvals, 1e-6)
+				u := st.snap(z)
+				starts[i] = candidate{u: u, a: value(u, ks)}
+			}
+		})
+		cands = append(cands, starts...)
 	}
+	slices.SortStableFunc(cands, byValue)
 	for _, c := range cands {
 		if !st.taken[st.space.Key(st.space.FromUnit(c.u))] {
 			return c.u

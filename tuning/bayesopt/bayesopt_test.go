@@ -72,6 +72,43 @@ func TestFindsQuadraticMinimum(t *testing.T) {
 	}
 }
 
+func TestAcquisitionFunctions(t *testing.T) {
+	space := tuning.Space{tuning.Float("x", -5, 5)}
+	f := func(p tuning.Point) float64 { return (p[0] - 1.3) * (p[0] - 1.3) }
+	for _, s := range []tuning.Settings{
+		{"acq_func": "LCB", "n_initial_points": "4"},
+		{"acq_func": "PI", "n_initial_points": "4"},
+		{"acq_optimizer": "sampling", "n_initial_points": "4"},
+	} {
+		a, err := New(space, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, p := minimise(t, a, space, f, 15, 1); got > 1e-2 {
+			t.Errorf("%v: best loss after 15 evaluations = %.3g at %v, want ≤ 0.01", s, got, p)
+		}
+	}
+}
+
+// Failed trials are left out of the model, early-stopped ones count.
+func TestStates(t *testing.T) {
+	space := tuning.Space{tuning.Float("x", 0, 1)}
+	a, _ := New(space, tuning.Settings{"n_initial_points": "2"})
+	h := []tuning.Observation{
+		{Point: tuning.Point{0.1}, State: tuning.Succeeded, Loss: 1},
+		{Point: tuning.Point{0.9}, State: tuning.EarlyStopped, Loss: 5},
+		{Point: tuning.Point{0.5}, State: tuning.Failed},
+		{Point: tuning.Point{0.3}, State: tuning.Killed},
+	}
+	out := suggest(t, a, tuning.Request{Space: space, History: h, N: 1})
+	if len(out) != 1 || out[0].Labels[Label] != "gp" {
+		t.Fatalf("got %v, want one suggestion of the model", out)
+	}
+	if x := out[0].Point[0]; x > 0.5 {
+		t.Errorf("suggested x = %v, want it away from the early-stopped trial's high loss", x)
+	}
+}
+
 // Mixed spaces only give values the parameters take, never a taken point,
 // and all of a small finite space before they stop.
 func TestFiniteSpace(t *testing.T) {
@@ -251,7 +288,7 @@ func TestGradients(t *testing.T) {
 	}
 	u := []float64{0.4, 0.7, 0.1}
 	dmu, dvar := make([]float64, 3), make([]float64, 3)
-	ks := make([]float64, 20)
+	ks := make([]float64, 40)
 	gp.predict(u, ks, dmu, dvar)
 	for k := range u {
 		const h = 1e-6

@@ -2,6 +2,8 @@ package bayesopt
 
 import (
 	"math"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/floats"
 )
@@ -49,7 +51,6 @@ type gp struct {
 	l      []float64 // stride cap
 	cap    int
 	alpha  []float64
-	tmp    []float64
 }
 
 // newGP returns the posterior of (x, y) under h, with room for cap points,
@@ -61,7 +62,6 @@ func newGP(h hyper, x [][]float64, y []float64, cap int) (*gp, bool) {
 		g.invLen[k] = math.Exp(-2 * ll)
 	}
 	g.l = make([]float64, g.cap*g.cap)
-	g.tmp = make([]float64, g.cap)
 	for i := range x {
 		if !g.add(x[i], y[i]) {
 			return nil, false
@@ -132,16 +132,16 @@ func (g *gp) backward(b []float64) {
 	}
 }
 
-// predict returns the posterior mean and variance at x, and with grad set
-// their gradients with respect to x (written to dmu and dvar). ks and w
-// are scratch of length n.
+// predict returns the posterior mean and variance at x, and with dmu and
+// dvar not nil their gradients with respect to x. ks is scratch of length
+// 2n at least. It may run concurrently with itself.
 func (g *gp) predict(x []float64, ks, dmu, dvar []float64) (mu, v float64) {
 	n := len(g.x)
-	ks = ks[:n]
 	var dks []float64
 	if dmu != nil {
-		dks = g.tmp[:n] // (5/3)(1+√5r)e^{-√5r}·s² per point
+		dks = ks[n : 2*n] // (5/3)(1+√5r)e^{-√5r}·s² per point
 	}
+	ks = ks[:n]
 	for i, xi := range g.x {
 		var r2 float64
 		for k, il := range g.invLen {
@@ -359,17 +359,50 @@ func (f *fitter) negLogPosterior(z, grad []float64) float64 {
 	return nlp
 }
 
-// fit maximises the log posterior of the hyperparameters from each start,
-// within maxEvals evaluations in all, and returns the best.
+// clone returns a fitter of the same data with scratch of its own.
+func (f *fitter) clone() *fitter {
+	c := *f
+	np := len(f.r2)
+	c.k, c.m = make([]float64, f.n*f.n), make([]float64, f.n*f.n)
+	c.r2, c.kf, c.dk, c.a = make([]float64, np), make([]float64, np), make([]float64, np), make([]float64, f.n)
+	return &c
+}
+
+// fit maximises the log posterior of the hyperparameters from each start
+// (concurrently), within maxEvals evaluations each, and returns the best.
 func (f *fitter) fit(starts []hyper, maxEvals int) (hyper, float64) {
-	best, bestV := starts[0], math.Inf(1)
-	per := max(maxEvals/len(starts), 8)
-	for _, s := range starts {
-		x, v := minimize(f.negLogPosterior, f.unparams(s), per, 1e-4)
-		if v < bestV {
-			best, _ = f.params(x)
-			bestV = v
+	xs := make([][]float64, len(starts))
+	vs := make([]float64, len(starts))
+	parallel(len(starts), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := f
+			if i > 0 {
+				g = f.clone()
+			}
+			xs[i], vs[i] = minimize(g.negLogPosterior, f.unparams(starts[i]), maxEvals, 1e-4)
+		}
+	})
+	best := 0
+	for i, v := range vs {
+		if v < vs[best] {
+			best = i
 		}
 	}
-	return best, bestV
+	h, _ := f.params(xs[best])
+	return h, vs[best]
+}
+
+// parallel calls f on [0, n) split in as many ranges as there are
+// processors to use (at most 4), concurrently, and waits.
+func parallel(n int, f func(lo, hi int)) {
+	w := min(runtime.GOMAXPROCS(0), 4, n)
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range w {
+		wg.Go(func() { f(n*i/w, n*(i+1)/w) })
+	}
+	wg.Wait()
 }

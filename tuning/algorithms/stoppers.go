@@ -6,18 +6,8 @@ import (
 
 	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/tuning"
-	"github.com/ferryml/ferry/tuning/cmaes"
 	"github.com/ferryml/ferry/tuning/earlystop"
-	"github.com/ferryml/ferry/tuning/hyperband"
-	"github.com/ferryml/ferry/tuning/tpe"
 )
-
-func init() {
-	registry["tpe"] = wrap(tpe.New)
-	registry["multivariate-tpe"] = wrap(tpe.NewMultivariate)
-	registry["cmaes"] = wrap(cmaes.New)
-	registry["hyperband"] = wrap(hyperband.New)
-}
 
 // stoppers maps Katib's early-stopping algorithm names to constructors.
 var stoppers = map[string]func(tuning.Settings) (tuning.EarlyStopper, error){
