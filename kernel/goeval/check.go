@@ -63,12 +63,15 @@ func (s *session) forget(name string) {
 	delete(s.unknown, name)
 }
 
-// importHeader returns "import (...);" for the session's imports, less the
-// names in skip.
-func (e *Evaluator) importHeader(skip map[string]bool, aliases map[string]string) string {
+// importHeader returns "import (...);" for the session's imports that src
+// uses (as NAME.), less the names in skip. Imports src does not use are
+// left out: each one the checker imports may need export data that the go
+// command builds first (minutes for a large package on a cold build
+// cache), and a cell should not wait for packages it does not use.
+func (e *Evaluator) importHeader(skip map[string]bool, aliases map[string]string, src string) string {
 	var specs []string
 	for n, p := range e.imports {
-		if !skip[n] {
+		if !skip[n] && usesName(src, n) {
 			specs = append(specs, n+" "+strconv.Quote(p))
 		}
 	}
@@ -78,13 +81,39 @@ func (e *Evaluator) importHeader(skip map[string]bool, aliases map[string]string
 		}
 	}
 	for p, n := range aliases {
-		specs = append(specs, n+" "+strconv.Quote(p))
+		if usesName(src, n) {
+			specs = append(specs, n+" "+strconv.Quote(p))
+		}
 	}
 	if len(specs) == 0 {
 		return ""
 	}
 	sort.Strings(specs)
 	return "import (" + strings.Join(specs, "; ") + ");"
+}
+
+// usesName reports whether src has name followed by a dot, as a whole
+// identifier: a use of the package imported as name (or a false positive,
+// such as a field of that name, which only costs an import).
+func usesName(src, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(src[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		before := j == 0 || !isIdentByte(src[j-1]) && src[j-1] != '.'
+		after := strings.TrimLeft(src[end:], " \t")
+		if before && strings.HasPrefix(after, ".") {
+			return true
+		}
+		i = end
+	}
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
 // chunkImports returns the names the import declarations of a declaration
@@ -113,9 +142,6 @@ type checked struct {
 func (e *Evaluator) sessionFile(redeclared map[string]bool) string {
 	s := e.sess
 	var b strings.Builder
-	b.WriteString("package main\n")
-	b.WriteString(e.importHeader(nil, s.aliases))
-	b.WriteString("\n")
 	write := func(m map[string]string, f func(k, v string) string) {
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -133,7 +159,8 @@ func (e *Evaluator) sessionFile(redeclared map[string]bool) string {
 	write(s.funcSrc, func(_, v string) string { return v })
 	write(s.vars, func(k, v string) string { return "var " + k + " " + v })
 	write(s.consts, func(_, v string) string { return "const " + v })
-	return b.String()
+	decls := b.String()
+	return "package main\n" + e.importHeader(nil, s.aliases, decls) + "\n" + decls
 }
 
 // typeCheck checks p, parsed as full (with the import header), against the

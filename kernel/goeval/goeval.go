@@ -89,6 +89,15 @@ type Evaluator struct {
 
 var _ kernel.Evaluator = (*Evaluator)(nil)
 
+// prewarmPackages are the standard packages whose export data a kernel
+// lists in the background when it starts (Options.Compile): what
+// notebooks' first cells import, and what the types of Ferry's own
+// packages refer to.
+var prewarmPackages = []string{
+	"fmt", "strings", "strconv", "time", "math", "math/rand", "os", "sort", "errors",
+	"io", "context", "bytes", "slices", "maps", "sync", "image", "image/color", "encoding/json",
+}
+
 // rtPath is the import path of the compiled helpers of the preamble.
 const rtPath = "github.com/ferryml/ferry/kernel/goeval/rt"
 
@@ -244,6 +253,11 @@ func New(opts Options) (*Evaluator, error) {
 		}
 	}
 	e.imp = newPkgImporter(token.NewFileSet(), e.packageSymbols)
+	if opts.Compile {
+		// The kernel's first cells: the checker needs the export data of
+		// what they import, which the go command builds once per machine.
+		e.imp.Prewarm(prewarmPackages...)
+	}
 	// yaegi leaves os.Stdout and os.Stderr the process's own unless
 	// YAEGI_SPECIAL_STDIO is set in the environment: route them to the
 	// cell's streams, as fmt.Print* and log already are.

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -29,12 +30,18 @@ type pkgImporter struct {
 	symbols func(path string) map[string]reflect.Value
 	gocmd   string // the go command, "" when there is none
 
+	gc   types.Importer
+	pkgs map[string]*types.Package // import path -> package built from symbols
+	ctx  context.Context           // of the check running
+
+	// mu guards what go list fills in, also from Prewarm's goroutine.
+	mu    sync.Mutex
 	files map[string]string // import path -> export data file ("": none)
-	gc    types.Importer
-	pkgs  map[string]*types.Package // import path -> package built from symbols
-	ctx   context.Context           // of the check running
 	// listed holds the error of go list for a path, reported once.
 	listed map[string]error
+	// inflight holds, for the paths a go list running now covers, a
+	// channel closed when it is done.
+	inflight map[string]chan struct{}
 }
 
 func newPkgImporter(fset *token.FileSet, symbols func(string) map[string]reflect.Value) *pkgImporter {
@@ -43,8 +50,9 @@ func newPkgImporter(fset *token.FileSet, symbols func(string) map[string]reflect
 		symbols: symbols,
 		files:   map[string]string{},
 		pkgs:    map[string]*types.Package{},
-		listed:  map[string]error{},
-		ctx:     context.Background(),
+		listed:   map[string]error{},
+		inflight: map[string]chan struct{}{},
+		ctx:      context.Background(),
 	}
 	if p, err := exec.LookPath("go"); err == nil && os.Getenv("FERRY_GO_NOTYPES") == "" {
 		im.gocmd = p
@@ -55,7 +63,9 @@ func newPkgImporter(fset *token.FileSet, symbols func(string) map[string]reflect
 
 // lookup opens the export data of path for the gc importer.
 func (im *pkgImporter) lookup(path string) (io.ReadCloser, error) {
+	im.mu.Lock()
 	f := im.files[path]
+	im.mu.Unlock()
 	if f == "" {
 		return nil, fmt.Errorf("no export data for %q", path)
 	}
@@ -82,48 +92,124 @@ func (im *pkgImporter) Import(path string) (*types.Package, error) {
 	if syms != nil {
 		return im.fromSymbols(path, syms), nil
 	}
-	if err := im.listed[path]; err != nil {
+	im.mu.Lock()
+	err := im.listed[path]
+	im.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("package %q is not known to the kernel", path)
 }
 
 // exportFile returns the export data file of path, running go list for it
-// (and its dependencies) the first time.
+// (and its dependencies) the first time, or waiting for the go list of a
+// Prewarm that covers it.
 func (im *pkgImporter) exportFile(path string) string {
-	if f, ok := im.files[path]; ok {
-		return f
-	}
-	im.files[path] = ""
 	if im.gocmd == "" || path == "C" {
 		return ""
 	}
+	im.mu.Lock()
+	if f, ok := im.files[path]; ok {
+		im.mu.Unlock()
+		return f
+	}
+	if done, ok := im.inflight[path]; ok {
+		im.mu.Unlock()
+		select {
+		case <-done:
+		case <-im.ctx.Done():
+		}
+		im.mu.Lock()
+		f := im.files[path]
+		im.mu.Unlock()
+		return f
+	}
+	done := make(chan struct{})
+	im.inflight[path] = done
+	im.mu.Unlock()
 	ctx, cancel := context.WithTimeout(im.ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, im.gocmd, "list", "-e", "-export", "-deps",
-		"-f", "{{.ImportPath}}\t{{.Export}}\t{{if .Error}}{{.Error.Err}}{{end}}", path)
+	im.list(ctx, []string{path}, done)
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if _, ok := im.files[path]; !ok {
+		im.files[path] = ""
+	}
+	return im.files[path]
+}
+
+// Prewarm lists paths (and their dependencies) in the background, so that
+// the first cells that import them need not wait for the go command to
+// build their export data: minutes on a cold build cache for what a
+// notebook's first cells use.
+func (im *pkgImporter) Prewarm(paths ...string) {
+	if im.gocmd == "" || len(paths) == 0 {
+		return
+	}
+	done := make(chan struct{})
+	var todo []string
+	im.mu.Lock()
+	for _, p := range paths {
+		if _, ok := im.files[p]; ok {
+			continue
+		}
+		if _, ok := im.inflight[p]; ok {
+			continue
+		}
+		im.inflight[p] = done
+		todo = append(todo, p)
+	}
+	im.mu.Unlock()
+	if len(todo) == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		im.list(ctx, todo, done)
+	}()
+}
+
+// list runs go list -export -deps for paths, records the export data files
+// it names, and closes done (removing paths from inflight).
+func (im *pkgImporter) list(ctx context.Context, paths []string, done chan struct{}) {
+	args := append([]string{"list", "-e", "-export", "-deps",
+		"-f", "{{.ImportPath}}\t{{.Export}}\t{{if .Error}}{{.Error.Err}}{{end}}"}, paths...)
+	cmd := exec.CommandContext(ctx, im.gocmd, args...)
 	// The kernel's own build tags mean nothing to the packages of a cell.
 	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	defer close(done)
+	for _, p := range paths {
+		delete(im.inflight, p)
+	}
 	if err != nil {
-		im.listed[path] = fmt.Errorf("go list %s: %v: %s", path, err, strings.TrimSpace(stderr.String()))
-		return ""
+		for _, p := range paths {
+			im.listed[p] = fmt.Errorf("go list %s: %v: %s", p, err, strings.TrimSpace(stderr.String()))
+			im.files[p] = ""
+		}
+		return
+	}
+	asked := map[string]bool{}
+	for _, p := range paths {
+		asked[p] = true
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.SplitN(line, "\t", 3)
 		if len(f) < 2 {
 			continue
 		}
-		if _, ok := im.files[f[0]]; !ok || f[0] == path {
+		if _, ok := im.files[f[0]]; !ok || asked[f[0]] {
 			im.files[f[0]] = f[1]
 		}
-		if f[0] == path && len(f) == 3 && f[2] != "" {
-			im.listed[path] = errors.New(f[2])
+		if asked[f[0]] && len(f) == 3 && f[2] != "" {
+			im.listed[f[0]] = errors.New(f[2])
 		}
 	}
-	return im.files[path]
 }
 
 // fromSymbols builds the package at path from its symbol map.

@@ -62,7 +62,7 @@ func (e *Evaluator) prepare(ctx context.Context, cellID int, code string, ch chu
 	if ch.decl {
 		skip = e.chunkImports(body)
 	}
-	prefix := declPrefix + e.importHeader(skip, nil)
+	prefix := declPrefix + e.importHeader(skip, nil, body)
 	nHeader := 0
 	if strings.HasPrefix(prefix, declPrefix+"import") {
 		nHeader = 1
