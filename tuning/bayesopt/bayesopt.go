@@ -41,8 +41,11 @@ var _ tuning.Suggester = (*BayesOpt)(nil)
 //   - acq_optimizer: lbfgs (candidates, then L-BFGS from the best few),
 //     sampling (candidates only) or auto (lbfgs).
 //   - random_state: a seed that replaces the study's.
-//   - xi: the improvement EI and PI ask for, in standard deviations of the
-//     observed losses; default 0.01.
+//   - xi: the improvement EI and PI ask for, in the losses' units (as
+//     skopt's); default 0 for EI (Jones et al.'s expected improvement, as
+//     BoTorch's: the posterior variance alone drives exploration, and a
+//     margin in the losses' units stops the search short of the optimum's
+//     last digits), 0.01 for PI (which with no margin only exploits).
 //   - kappa: LCB's multiple of the standard deviation; default 1.96.
 func New(space tuning.Space, s tuning.Settings) (*BayesOpt, error) {
 	const algo = "bayesianoptimization"
@@ -69,7 +72,11 @@ func New(space tuning.Space, s tuning.Settings) (*BayesOpt, error) {
 	r.String("acq_func", "", acq) // mark it read
 	a.optimizer = r.String("acq_optimizer", "auto", "auto", "sampling", "lbfgs")
 	a.state = int64(r.Int("random_state", -1, 0, math.MaxInt32))
-	a.xi = r.Float("xi", 0.01, 0, 100)
+	xi := 0.0
+	if a.acq == "PI" {
+		xi = 0.01
+	}
+	a.xi = r.Float("xi", xi, 0, 100)
 	a.kappa = r.Float("kappa", 1.96, 0, 1000)
 	if err := r.Finish(); err != nil {
 		return nil, err
