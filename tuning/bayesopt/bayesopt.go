@@ -290,9 +290,19 @@ func (st *study) leftover() []float64 {
 
 // model is the GP of a study with its fantasised points.
 type model struct {
-	gp   *gp
-	best float64 // the least standardised loss observed or fantasised
+	gp         *gp
+	best       float64 // the least standardised loss observed or fantasised
+	fantasised bool    // whether the posterior holds fantasised points
 }
+
+// batchMargin is the least improvement, in standard deviations of the
+// losses, that EI and PI ask for while the model holds fantasised points
+// (pending trials, or earlier points of the batch). The kriging believer
+// takes a fantasy's predicted loss as certain, so with no margin the
+// acquisition's optimum can sit right next to a fantasy, where the mean is
+// as good and the variance is not quite zero; the margin makes the points
+// of a batch spread out.
+const batchMargin = 0.05
 
 // maxFitPoints bounds the points the hyperparameters are fitted on (the
 // fit costs O(n³) per step): above it, the best half of them and an even
@@ -361,6 +371,7 @@ func (m *model) fantasise(u []float64) {
 	ks := make([]float64, 2*len(m.gp.x))
 	mu, _ := m.gp.predict(u, ks, nil, nil)
 	m.best = min(m.best, mu)
+	m.fantasised = true
 	if len(m.gp.x) == m.gp.cap || !m.gp.add(u, mu) {
 		return // a point on top of another: nothing to learn
 	}
@@ -388,14 +399,18 @@ func byValue(x, y candidate) int { return cmp.Compare(x.a, y.a) }
 
 // next returns the point that optimises the acquisition and is not taken.
 func (a *BayesOpt) next(ctx context.Context, st *study, m *model) []float64 {
+	xi := a.xi / st.sd
+	if m.fantasised {
+		xi = max(xi, batchMargin)
+	}
 	var acq acquisition
 	switch a.acq {
 	case "LCB":
 		acq = lcb(a.kappa)
 	case "PI":
-		acq = pi(m.best, a.xi/st.sd)
+		acq = pi(m.best, xi)
 	default:
-		acq = ei(m.best, a.xi/st.sd)
+		acq = ei(m.best, xi)
 	}
 	g := m.gp
 	d := st.d
