@@ -318,7 +318,7 @@ func (st *study) fit(more int) *model {
 	}
 	f := newFitter(x, y)
 	n := float64(len(x))
-	evals := int(min(max(1e7/(n*n*n), 30), 150))
+	evals := int(min(max(5e6/(n*n*n), 30), 150))
 	starts := []hyper{defaultHyper(st.d, 0.5, 1e-4), defaultHyper(st.d, 0.15, 1e-2)}
 	h, _ := f.fit(starts, evals)
 	size := len(st.x) + len(st.pending) + more
@@ -382,7 +382,7 @@ func (m *model) fantasise(u []float64) {
 // the cube, and points around the best observed ones (at two scales); then
 // L-BFGS from the best few of each kind.
 const (
-	sobolCandidates = 1024
+	sobolCandidates = 512
 	localCandidates = 16 // around each of the best few points
 	localCentres    = 4
 	globalStarts    = 4

@@ -21,7 +21,7 @@
 //   - The first n_initial_points trials come from a scrambled Sobol
 //     sequence (tuning/search).
 //   - The acquisition (EI by default, LCB or PI, as logs where they
-//     underflow) is minimised over 1024 scrambled-Sobol candidates and
+//     underflow) is minimised over 512 scrambled-Sobol candidates and
 //     64 around the best observed points, then by L-BFGS from the best few
 //     of each kind. Int, discrete and categorical values are rounded inside
 //     the acquisition (transform, then evaluate), and a point already in
