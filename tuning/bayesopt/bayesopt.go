@@ -307,7 +307,7 @@ const batchMargin = 0.05
 // maxFitPoints bounds the points the hyperparameters are fitted on (the
 // fit costs O(n³) per step): above it, the best half of them and an even
 // spread of the rest.
-const maxFitPoints = 48
+const maxFitPoints = 40
 
 // fit fits the hyperparameters to the study's losses and returns the
 // posterior with the pending points fantasised and room for more.
@@ -318,7 +318,7 @@ func (st *study) fit(more int) *model {
 	}
 	f := newFitter(x, y)
 	n := float64(len(x))
-	evals := int(min(max(5e6/(n*n*n), 30), 150))
+	evals := int(min(max(3e6/(n*n*n), 30), 150))
 	starts := []hyper{defaultHyper(st.d, 0.5, 1e-4), defaultHyper(st.d, 0.15, 1e-2)}
 	h, _ := f.fit(starts, evals)
 	size := len(st.x) + len(st.pending) + more

@@ -15,7 +15,7 @@
 //     and a noise variance, fitted by maximising the log marginal
 //     likelihood (with a weak log-normal prior on the length scales) by
 //     L-BFGS with analytic gradients from two starts, on Cholesky
-//     factors. Above 48 observations the hyperparameters are fitted on 48
+//     factors. Above 40 observations the hyperparameters are fitted on 40
 //     of them (the best half and a spread of the rest); the posterior uses
 //     them all.
 //   - The first n_initial_points trials come from a scrambled Sobol
