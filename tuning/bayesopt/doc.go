@@ -21,14 +21,17 @@
 //   - The first n_initial_points trials come from a scrambled Sobol
 //     sequence (tuning/search).
 //   - The acquisition (EI by default, LCB or PI, as logs where they
-//     underflow) is minimised over 512 scrambled-Sobol candidates and
+//     underflow; EI asks for no margin over the best loss, as Jones et
+//     al.'s and BoTorch's, except while the model holds fantasised points,
+//     see below) is minimised over 512 scrambled-Sobol candidates and
 //     64 around the best observed points, then by L-BFGS from the best few
 //     of each kind. Int, discrete and categorical values are rounded inside
 //     the acquisition (transform, then evaluate), and a point already in
 //     the history is never suggested.
 //   - Batches and pending trials (Created, Running) use the kriging
 //     believer: each is added to the posterior with its predicted mean as
-//     its loss, so later suggestions move away from it.
+//     its loss, and EI and PI then ask for an improvement of at least
+//     0.05 standard deviations, so later suggestions move away from it.
 //
 // Categorical parameters are modelled by the position of their index in
 // the cube, which imposes an order the values do not have; a study with
