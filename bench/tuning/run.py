@@ -180,7 +180,7 @@ Anchors: Optuna's `TPESampler(seed=…)` with its defaults; the scikit-learn GP 
 `GaussianProcessRegressor(ConstantKernel * Matern(nu=2.5, ARD) + WhiteKernel, normalize_y=True,
 n_restarts_optimizer=1)` on the unit cube, a Latin-hypercube initial design of 10, and EI (xi 0.01)
 maximised over 1000 random candidates then L-BFGS-B from the best 3 (bench/tuning/anchors.py).
-Ferry's `bayesianoptimization` is tuning/bayesopt with its defaults (EI, xi 0.01, 10 scrambled-Sobol
+Ferry's `bayesianoptimization` is tuning/bayesopt with its defaults (EI, xi 0, 10 scrambled-Sobol
 initial points).
 
 Rerun:

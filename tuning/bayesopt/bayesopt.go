@@ -41,8 +41,11 @@ var _ tuning.Suggester = (*BayesOpt)(nil)
 //   - acq_optimizer: lbfgs (candidates, then L-BFGS from the best few),
 //     sampling (candidates only) or auto (lbfgs).
 //   - random_state: a seed that replaces the study's.
-//   - xi: the improvement EI and PI ask for, in standard deviations of the
-//     observed losses; default 0.01.
+//   - xi: the improvement EI and PI ask for, in the losses' units (as
+//     skopt's); default 0 for EI (Jones et al.'s expected improvement, as
+//     BoTorch's: the posterior variance alone drives exploration, and a
+//     margin in the losses' units stops the search short of the optimum's
+//     last digits), 0.01 for PI (which with no margin only exploits).
 //   - kappa: LCB's multiple of the standard deviation; default 1.96.
 func New(space tuning.Space, s tuning.Settings) (*BayesOpt, error) {
 	const algo = "bayesianoptimization"
@@ -69,7 +72,11 @@ func New(space tuning.Space, s tuning.Settings) (*BayesOpt, error) {
 	r.String("acq_func", "", acq) // mark it read
 	a.optimizer = r.String("acq_optimizer", "auto", "auto", "sampling", "lbfgs")
 	a.state = int64(r.Int("random_state", -1, 0, math.MaxInt32))
-	a.xi = r.Float("xi", 0.01, 0, 100)
+	xi := 0.0
+	if a.acq == "PI" {
+		xi = 0.01
+	}
+	a.xi = r.Float("xi", xi, 0, 100)
 	a.kappa = r.Float("kappa", 1.96, 0, 1000)
 	if err := r.Finish(); err != nil {
 		return nil, err
@@ -283,14 +290,27 @@ func (st *study) leftover() []float64 {
 
 // model is the GP of a study with its fantasised points.
 type model struct {
-	gp   *gp
-	best float64 // the least standardised loss observed or fantasised
+	gp         *gp
+	best       float64 // the least standardised loss observed or fantasised
+	fantasised bool    // whether the posterior holds fantasised points
 }
+
+// batchMargin is the least improvement, in standard deviations of the
+// losses, that EI and PI ask for while the model holds fantasised points
+// (pending trials, or earlier points of the batch). The kriging believer
+// takes a fantasy's predicted loss as certain, so with no margin the
+// acquisition's optimum can sit right next to a fantasy, where the mean is
+// as good and the variance is not quite zero; the margin makes the points
+// of a batch spread out.
+const batchMargin = 0.05
 
 // maxFitPoints bounds the points the hyperparameters are fitted on (the
 // fit costs O(n³) per step): above it, the best half of them and an even
 // spread of the rest.
-const maxFitPoints = 48
+const maxFitPoints = 40
+
+// fitBudget is the fit's budget per start, in evaluations times n³.
+const fitBudget = 2e6
 
 // fit fits the hyperparameters to the study's losses and returns the
 // posterior with the pending points fantasised and room for more.
@@ -301,7 +321,10 @@ func (st *study) fit(more int) *model {
 	}
 	f := newFitter(x, y)
 	n := float64(len(x))
-	evals := int(min(max(1e7/(n*n*n), 30), 150))
+	// Each evaluation of the likelihood costs O(n³): the budget keeps the
+	// fit's cost about constant above 23 points (31 evaluations per start
+	// at 40 points, where L-BFGS has usually converged from either start).
+	evals := int(min(max(fitBudget/(n*n*n), 30), 150))
 	starts := []hyper{defaultHyper(st.d, 0.5, 1e-4), defaultHyper(st.d, 0.15, 1e-2)}
 	h, _ := f.fit(starts, evals)
 	size := len(st.x) + len(st.pending) + more
@@ -354,6 +377,7 @@ func (m *model) fantasise(u []float64) {
 	ks := make([]float64, 2*len(m.gp.x))
 	mu, _ := m.gp.predict(u, ks, nil, nil)
 	m.best = min(m.best, mu)
+	m.fantasised = true
 	if len(m.gp.x) == m.gp.cap || !m.gp.add(u, mu) {
 		return // a point on top of another: nothing to learn
 	}
@@ -364,7 +388,7 @@ func (m *model) fantasise(u []float64) {
 // the cube, and points around the best observed ones (at two scales); then
 // L-BFGS from the best few of each kind.
 const (
-	sobolCandidates = 1024
+	sobolCandidates = 512
 	localCandidates = 16 // around each of the best few points
 	localCentres    = 4
 	globalStarts    = 4
@@ -381,14 +405,18 @@ func byValue(x, y candidate) int { return cmp.Compare(x.a, y.a) }
 
 // next returns the point that optimises the acquisition and is not taken.
 func (a *BayesOpt) next(ctx context.Context, st *study, m *model) []float64 {
+	xi := a.xi / st.sd
+	if m.fantasised {
+		xi = max(xi, batchMargin)
+	}
 	var acq acquisition
 	switch a.acq {
 	case "LCB":
 		acq = lcb(a.kappa)
 	case "PI":
-		acq = pi(m.best, a.xi/st.sd)
+		acq = pi(m.best, xi)
 	default:
-		acq = ei(m.best, a.xi/st.sd)
+		acq = ei(m.best, xi)
 	}
 	g := m.gp
 	d := st.d
