@@ -134,7 +134,14 @@ def main():
             goal = ""
             if a == "bayesianoptimization":
                 ok = m50 is not None and m50 <= GOALS[f] and ms is not None and ms <= GOAL_MS
-                goal = f"≤ {GOALS[f]} @50, ≤ {GOAL_MS:.0f} ms {'✅' if ok else '❌'}"
+                sk = results.get((f, "sklearn-gp"))
+                if sk and sk["b50"]:
+                    ok = ok and m50 <= statistics.median(sk["b50"])
+                goal = f"≤ {GOALS[f]} and ≤ scikit-learn @50, ≤ {GOAL_MS:.0f} ms {'✅' if ok else '❌'}"
+            elif a == "tpe" and results.get((f, "optuna-tpe")):
+                op = results[(f, "optuna-tpe")]
+                ok = m50 <= statistics.median(op["b50"]) and m100 <= statistics.median(op["b100"])
+                goal = f"≤ Optuna TPE @50 and @100 {'✅' if ok else '❌'}"
             name = a if a in anchors else f"Ferry `{a}`"
             if a == "optuna-tpe":
                 name = "Optuna TPE (anchor)"
