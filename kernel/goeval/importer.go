@@ -46,10 +46,10 @@ type pkgImporter struct {
 
 func newPkgImporter(fset *token.FileSet, symbols func(string) map[string]reflect.Value) *pkgImporter {
 	im := &pkgImporter{
-		fset:    fset,
-		symbols: symbols,
-		files:   map[string]string{},
-		pkgs:    map[string]*types.Package{},
+		fset:     fset,
+		symbols:  symbols,
+		files:    map[string]string{},
+		pkgs:     map[string]*types.Package{},
 		listed:   map[string]error{},
 		inflight: map[string]chan struct{}{},
 		ctx:      context.Background(),
