@@ -323,6 +323,11 @@ func (r *Runner) settle(ctx context.Context, e *entry) bool {
 	}
 	sugs, err := e.suggester.Suggest(ctx, tuning.Request{Space: sp.Space, History: st.Observations(), N: n, Seed: sp.Seed})
 	if err != nil {
+		if ctx.Err() != nil {
+			// The caller went away (or the runner closes): nothing is
+			// decided; the next step asks again.
+			return false
+		}
 		return end(tuning.StudyFailed, "AlgorithmFailed", fmt.Sprintf("algorithm %s: %v", sp.Algorithm.Name, err))
 	}
 	if len(sugs) == 0 && running == 0 {

@@ -383,6 +383,10 @@ func (r *Runner) halt(e *entry) {
 // killRunning cancels the jobs of unfinished trials and marks them Killed;
 // e.mu is held.
 func (r *Runner) killRunning(ctx context.Context, e *entry, why string) {
+	// The trials are marked Killed whatever happens to the caller: their
+	// jobs must stop with them.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	now := time.Now().UTC()
 	for i := range e.study.Trials {
 		t := &e.study.Trials[i]

@@ -443,3 +443,39 @@ func TestFailedTrials(t *testing.T) {
 		t.Errorf("first trial's message %q: want the job's last log line and where its logs are", st.Trials[0].Message)
 	}
 }
+
+// slow is an algorithm that takes until its context ends.
+type slow struct{}
+
+func (slow) Suggest(ctx context.Context, req tuning.Request) ([]tuning.Suggestion, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A caller that goes away while the algorithm works (a kernel stopped in
+// the middle of Ask) fails nothing: the study goes on.
+func TestAskCancelled(t *testing.T) {
+	r, err := runner.Open(t.Context(), runner.Options{Dir: t.TempDir(), Logger: logger(t),
+		Suggesters: func(string, tuning.Space, tuning.Settings) (tuning.Suggester, error) { return slow{}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	sp := quadSpec("quad")
+	sp.Early = nil
+	if _, err := r.Create(t.Context(), sp); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, ok, _ := r.Ask(ctx, "quad"); ok {
+		t.Fatal("Ask gave a trial")
+	}
+	st, err := r.Get(t.Context(), "quad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != tuning.StudyRunning || len(st.Trials) != 0 {
+		t.Errorf("after a cancelled Ask: %s (%s), %d trials; want Running with none", st.State, st.Message, len(st.Trials))
+	}
+}
