@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -211,7 +212,12 @@ func FuzzContentsPaths(f *testing.F) {
 		// cleaned): that shows the client nothing it did not send.
 		var given []string
 		for _, g := range append(expand(p), expand(q)...) {
-			given = append(given, g, path.Clean(g), strings.Trim(path.Clean("/"+g), "/"))
+			for _, v := range []string{g, path.Clean(g), strings.Trim(path.Clean("/"+g), "/")} {
+				// An error quotes it with %q: bytes that are not UTF-8
+				// come back escaped.
+				quoted := strconv.Quote(v)
+				given = append(given, v, quoted[1:len(quoted)-1])
+			}
 		}
 		slices.SortFunc(given, func(a, b string) int { return len(b) - len(a) }) // longest first
 		for _, a := range answers {
