@@ -548,3 +548,28 @@ type Backend interface {
 	// Delete cancels the job if it runs, then removes its record and logs.
 	Delete(ctx context.Context, name string) error
 }
+
+// DefaultReplicas are the replicas of a job of kind with n processes, as
+// %%train --workers N and %%tune --workers N make them: pytorch, xgboost:
+// a Master and n-1 Workers; mpi: a Launcher and n Workers (ranks); mxnet: a
+// Scheduler, a Server and n Workers; the others: n Workers.
+func DefaultReplicas(kind Kind, n int) map[ReplicaType]ReplicaSpec {
+	r := map[ReplicaType]ReplicaSpec{}
+	switch kind {
+	case PyTorch, XGBoost:
+		r[Master] = ReplicaSpec{Replicas: 1}
+		if n > 1 {
+			r[Worker] = ReplicaSpec{Replicas: n - 1}
+		}
+	case MPI:
+		r[Launcher] = ReplicaSpec{Replicas: 1}
+		r[Worker] = ReplicaSpec{Replicas: n}
+	case MXNet:
+		r[Scheduler] = ReplicaSpec{Replicas: 1}
+		r[Server] = ReplicaSpec{Replicas: 1}
+		r[Worker] = ReplicaSpec{Replicas: n}
+	default: // tensorflow, paddle, jax: collective workers
+		r[Worker] = ReplicaSpec{Replicas: n}
+	}
+	return r
+}

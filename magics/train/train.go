@@ -181,7 +181,7 @@ func (f *trainFlags) spec(m *magics.Magic, body, python string) (jobs.Spec, erro
 		name = string(kind) + "-" + hex.EncodeToString(b[:])
 	}
 	spec := jobs.Spec{
-		Name: name, Kind: kind, Replicas: defaultReplicas(kind, f.workers),
+		Name: name, Kind: kind, Replicas: jobs.DefaultReplicas(kind, f.workers),
 		Image: f.image, Experiment: f.experiment,
 		Resources: jobs.Resources{CPU: f.cpu, Memory: f.memory, GPU: f.gpus},
 	}
@@ -249,28 +249,6 @@ func (f *trainFlags) spec(m *magics.Magic, body, python string) (jobs.Spec, erro
 		spec.Labels = map[string]string{"ferry.notebook": nb}
 	}
 	return spec, nil
-}
-
-// defaultReplicas are the replicas of a job of kind with n processes.
-func defaultReplicas(kind jobs.Kind, n int) map[jobs.ReplicaType]jobs.ReplicaSpec {
-	r := map[jobs.ReplicaType]jobs.ReplicaSpec{}
-	switch kind {
-	case jobs.PyTorch, jobs.XGBoost:
-		r[jobs.Master] = jobs.ReplicaSpec{Replicas: 1}
-		if n > 1 {
-			r[jobs.Worker] = jobs.ReplicaSpec{Replicas: n - 1}
-		}
-	case jobs.MPI:
-		r[jobs.Launcher] = jobs.ReplicaSpec{Replicas: 1}
-		r[jobs.Worker] = jobs.ReplicaSpec{Replicas: n}
-	case jobs.MXNet:
-		r[jobs.Scheduler] = jobs.ReplicaSpec{Replicas: 1}
-		r[jobs.Server] = jobs.ReplicaSpec{Replicas: 1}
-		r[jobs.Worker] = jobs.ReplicaSpec{Replicas: n}
-	default: // tensorflow, paddle, jax: collective workers
-		r[jobs.Worker] = jobs.ReplicaSpec{Replicas: n}
-	}
-	return r
 }
 
 func (o Options) python(backend string) string {

@@ -208,7 +208,7 @@ func (f *tuneFlags) spec(m *magics.Magic, body, python string) (tuning.Spec, err
 	if jobs.Roles(kind) == nil {
 		return tuning.Spec{}, magics.Usagef(m, "--kind %s: not a training kind: use one of %v", f.kind, jobs.Kinds)
 	}
-	job := &jobs.Spec{Kind: kind, Replicas: replicas(kind, f.workers), Image: f.image,
+	job := &jobs.Spec{Kind: kind, Replicas: jobs.DefaultReplicas(kind, max(f.workers, 1)), Image: f.image,
 		Resources: jobs.Resources{GPU: f.gpus}, Experiment: f.experiment}
 	if job.Env, err = keyValues(m, "env", f.env); err != nil {
 		return tuning.Spec{}, err
@@ -234,29 +234,6 @@ func (f *tuneFlags) spec(m *magics.Magic, body, python string) (tuning.Spec, err
 	}
 	sp.Template.Job = job
 	return sp, nil
-}
-
-// replicas are the replicas of a trial job of kind with n processes.
-func replicas(kind jobs.Kind, n int) map[jobs.ReplicaType]jobs.ReplicaSpec {
-	n = max(n, 1)
-	r := map[jobs.ReplicaType]jobs.ReplicaSpec{}
-	switch kind {
-	case jobs.PyTorch, jobs.XGBoost:
-		r[jobs.Master] = jobs.ReplicaSpec{Replicas: 1}
-		if n > 1 {
-			r[jobs.Worker] = jobs.ReplicaSpec{Replicas: n - 1}
-		}
-	case jobs.MPI:
-		r[jobs.Launcher] = jobs.ReplicaSpec{Replicas: 1}
-		r[jobs.Worker] = jobs.ReplicaSpec{Replicas: n}
-	case jobs.MXNet:
-		r[jobs.Scheduler] = jobs.ReplicaSpec{Replicas: 1}
-		r[jobs.Server] = jobs.ReplicaSpec{Replicas: 1}
-		r[jobs.Worker] = jobs.ReplicaSpec{Replicas: n}
-	default:
-		r[jobs.Worker] = jobs.ReplicaSpec{Replicas: n}
-	}
-	return r
 }
 
 func (o Options) python() string {
