@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
+	"os"
 )
 
 // subcommand returns the subcommand of a command with subcommands (args[0]).
@@ -35,4 +39,25 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// readSpec decodes the JSON spec in file (- for stdin) into v, refusing
+// unknown fields; what names the kind of spec in errors.
+func readSpec(file string, v any, what string) error {
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: not a %s spec: %w", file, what, err)
+	}
+	return nil
 }

@@ -161,20 +161,9 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "job %s deleted\n", pos[0])
 	case "submit":
-		var data []byte
-		if *specFile == "-" {
-			data, err = io.ReadAll(os.Stdin)
-		} else {
-			data, err = os.ReadFile(*specFile)
-		}
-		if err != nil {
-			return fmt.Errorf("jobs submit: %w", err)
-		}
 		var spec jobs.Spec
-		dec := json.NewDecoder(strings.NewReader(string(data)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&spec); err != nil {
-			return fmt.Errorf("jobs submit: %s: not a job spec: %w", *specFile, err)
+		if err := readSpec(*specFile, &spec, "job"); err != nil {
+			return fmt.Errorf("jobs submit: %w", err)
 		}
 		j, err := b.Submit(ctx, spec)
 		if err != nil {

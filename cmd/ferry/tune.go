@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -156,20 +155,9 @@ func runTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "study %s deleted\n", pos[0])
 	case "create":
-		var data []byte
-		if *specFile == "-" {
-			data, err = io.ReadAll(os.Stdin)
-		} else {
-			data, err = os.ReadFile(*specFile)
-		}
-		if err != nil {
-			return fmt.Errorf("tune create: %w", err)
-		}
 		var spec tuning.Spec
-		dec := json.NewDecoder(strings.NewReader(string(data)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&spec); err != nil {
-			return fmt.Errorf("tune create: %s: not a study spec: %w", *specFile, err)
+		if err := readSpec(*specFile, &spec, "study"); err != nil {
+			return fmt.Errorf("tune create: %w", err)
 		}
 		st, err := b.Create(ctx, spec)
 		if err != nil {

@@ -156,33 +156,12 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	default:
 		return nil, ferry.Errorf(ferry.Invalid, "kube: propagation %q: use Background or Foreground", opts.Propagation)
 	}
-	cfg := opts.Config
-	ns := opts.Namespace
-	if cfg == nil {
-		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		if opts.Kubeconfig != "" {
-			rules.ExplicitPath = opts.Kubeconfig
-		}
-		cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context})
-		var err error
-		if cfg, err = cc.ClientConfig(); err != nil {
-			return nil, ferry.Errorf(ferry.Unavailable, "kube: load kubeconfig (as kubectl does: $KUBECONFIG, ~/.kube/config, in-cluster): %w", err)
-		}
-		if ns == "" {
-			ns, _, _ = cc.Namespace()
-		}
+	cfg, ns, err := RestConfig(opts.Config, opts.Kubeconfig, opts.Context, opts.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("kube: %w", err)
 	}
-	b.namespace = cmp.Or(ns, "default")
-	cfg = rest.CopyConfig(cfg)
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "ferry"
-	}
-	// The defaults (5 QPS, burst 10) make a thousand creates take minutes.
-	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 100
-	}
+	b.namespace = ns
 	b.config = cfg
-	var err error
 	if b.dyn, err = dynamic.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("kube: %w", err)
 	}
@@ -656,4 +635,37 @@ func apiError(err error, format string, args ...any) error {
 		code = ferry.Unavailable
 	}
 	return &ferry.Error{Code: code, Message: "kube: " + fmt.Sprintf(format, args...) + ": " + err.Error(), Err: err}
+}
+
+// RestConfig returns the client configuration to use and the namespace:
+// cfg when set (copied), else the kubeconfig loaded as kubectl loads it
+// ($KUBECONFIG, ~/.kube/config, in-cluster; kubeconfig and kubeContext
+// override the file and context). The namespace is namespace, else the
+// context's, else "default". The configuration says "ferry" as its user
+// agent and allows 50 requests a second (client-go's 5 make a thousand
+// creates, or a Watch of many objects, take minutes).
+func RestConfig(cfg *rest.Config, kubeconfig, kubeContext, namespace string) (*rest.Config, string, error) {
+	ns := namespace
+	if cfg == nil {
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		if kubeconfig != "" {
+			rules.ExplicitPath = kubeconfig
+		}
+		cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+		var err error
+		if cfg, err = cc.ClientConfig(); err != nil {
+			return nil, "", ferry.Errorf(ferry.Unavailable, "load kubeconfig (as kubectl does: $KUBECONFIG, ~/.kube/config, in-cluster): %w", err)
+		}
+		if ns == "" {
+			ns, _, _ = cc.Namespace()
+		}
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "ferry"
+	}
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	return cfg, cmp.Or(ns, "default"), nil
 }

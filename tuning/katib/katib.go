@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ferryml/ferry"
 	"github.com/ferryml/ferry/jobs"
@@ -80,31 +79,11 @@ func New(opts Options) (*Backend, error) {
 	if b.opts.Poll <= 0 {
 		b.opts.Poll = time.Second
 	}
-	cfg, ns := opts.Config, opts.Namespace
-	if cfg == nil {
-		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		if opts.Kubeconfig != "" {
-			rules.ExplicitPath = opts.Kubeconfig
-		}
-		cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context})
-		var err error
-		if cfg, err = cc.ClientConfig(); err != nil {
-			return nil, ferry.Errorf(ferry.Unavailable, "tuning: katib: load kubeconfig (as kubectl does: $KUBECONFIG, ~/.kube/config, in-cluster): %w", err)
-		}
-		if ns == "" {
-			ns, _, _ = cc.Namespace()
-		}
+	cfg, ns, err := kube.RestConfig(opts.Config, opts.Kubeconfig, opts.Context, opts.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("tuning: katib: %w", err)
 	}
-	b.namespace = cmp.Or(ns, "default")
-	cfg = rest.CopyConfig(cfg)
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "ferry"
-	}
-	// The defaults (5 QPS, burst 10) slow a Watch of many studies down.
-	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 100
-	}
-	var err error
+	b.namespace = ns
 	if b.dyn, err = dynamic.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("tuning: katib: %w", err)
 	}
